@@ -60,7 +60,13 @@
 #define LAYOUT_PORT_DEBUG_EXIT   0xf4
 #define LAYOUT_PORT_PCI_CONFIG   0xcf8
 #define LAYOUT_PORT_FW_CFG       0x510
-#define LAYOUT_PORT_ACPI_PM      0x600           /* PM1a event/control, PM timer */
+#define LAYOUT_PORT_ACPI_PM      0x600           /* ACPI PM block (devices/acpi_pm.c): */
+#define LAYOUT_ACPI_PM1A_EVT     0x600           /*   PM1a status (2) + enable (2) */
+#define LAYOUT_ACPI_PM1A_CNT     0x604           /*   PM1a control (2): SCI_EN, SLP_TYP, SLP_EN */
+#define LAYOUT_ACPI_PM_TMR       0x608           /*   PM timer (4), 3.579545 MHz, 24-bit */
+#define LAYOUT_ACPI_PM_LEN       0x10
+#define LAYOUT_ACPI_SLP_TYP_S5   5               /* _S5 value the DSDT declares */
+#define LAYOUT_PORT_RESET_CF9    0xcf9           /* Reset Control Register, FADT RESET_REG */
 
 /* --- Interrupt lines (GSI == ISA IRQ for 0..15) ------------------------- */
 #define LAYOUT_IRQ_COM1          4
