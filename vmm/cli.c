@@ -1,0 +1,428 @@
+/* QEMU-compatible option parsing (qemu-system-x86_64(1), "Standard options",
+ * "Character device options", "Debug/Expert options"). An option is a row in
+ * `options[]`: name, whether it takes an argument, and a handler; -device
+ * drivers are rows in `devices[]`. Errors are one line naming option+value. */
+#include "vmm/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*opt_fn)(struct vmm_config *cfg, const char *opt, const char *arg,
+		      char *err, size_t errlen);
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	unsigned shift = 20;            /* plain numbers are MiB, as in QEMU */
+	switch (*end) {
+	case '\0': break;
+	case 'b': case 'B': shift = 0; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return -EINVAL;
+	}
+	if (shift && (*end == 'i' || *end == 'I'))   /* accept "512MiB" */
+		end++;
+	if (shift && (*end == 'b' || *end == 'B'))   /* and "512MB" */
+		end++;
+	if (*end != '\0')
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Splits "a=b,c,d=e" in place-free fashion: calls fn for each key/value
+ * (value NULL when absent). The first element may be a bare value keyed by
+ * `first_key` (QEMU's implied property, e.g. -m 512M == -m size=512M). */
+typedef int (*prop_fn)(struct vmm_config *cfg, const char *opt, const char *key,
+		       const char *val, char *err, size_t errlen);
+
+static int for_each_prop(struct vmm_config *cfg, const char *opt, const char *arg,
+			 const char *first_key, prop_fn fn, char *err, size_t errlen)
+{
+	char buf[512];
+	if (strlen(arg) >= sizeof(buf))
+		return fail(err, errlen, "%s: argument too long", opt);
+	strcpy(buf, arg);
+	char *save = NULL;
+	int first = 1;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {
+		char *eq = strchr(tok, '=');
+		int ret;
+		if (eq) {
+			*eq = '\0';
+			ret = fn(cfg, opt, tok, eq + 1, err, errlen);
+		} else if (first && first_key) {
+			ret = fn(cfg, opt, first_key, tok, err, errlen);
+		} else {
+			ret = fn(cfg, opt, tok, NULL, err, errlen);
+		}
+		if (ret < 0)
+			return ret;
+	}
+	if (first)
+		return fail(err, errlen, "%s: empty argument", opt);
+	return 0;
+}
+
+/* ---- option handlers ---------------------------------------------------- */
+
+static int m_prop(struct vmm_config *cfg, const char *opt, const char *key,
+		  const char *val, char *err, size_t errlen)
+{
+	if (strcmp(key, "size") == 0) {
+		uint64_t sz;
+		if (!val || cli_parse_size(val, &sz) < 0 || sz == 0)
+			return fail(err, errlen, "%s: invalid size '%s'", opt, val ? val : "");
+		cfg->ram_size = sz;
+		return 0;
+	}
+	if (strcmp(key, "slots") == 0 || strcmp(key, "maxmem") == 0)
+		return 0;       /* memory hotplug parameters: accepted, unused */
+	return fail(err, errlen, "%s: invalid size '%s'", opt, key);
+}
+
+static int opt_m(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	return for_each_prop(cfg, opt, arg, "size", m_prop, err, errlen);
+}
+
+static int smp_prop(struct vmm_config *cfg, const char *opt, const char *key,
+		    const char *val, char *err, size_t errlen)
+{
+	unsigned long long n;
+	if (!val || parse_uint(val, CLI_MAX_CPUS, &n) < 0 || n == 0)
+		return fail(err, errlen, "%s: invalid CPU count '%s' (1..%d)", opt, val ? val : key, CLI_MAX_CPUS);
+	if (strcmp(key, "cpus") == 0 || strcmp(key, "maxcpus") == 0) {
+		if (strcmp(key, "cpus") == 0)
+			cfg->ncpus = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(key, "sockets") == 0 || strcmp(key, "cores") == 0 || strcmp(key, "threads") == 0)
+		return 0;       /* topology hints: we expose cores of one socket */
+	return fail(err, errlen, "%s: unknown property '%s'", opt, key);
+}
+
+static int opt_smp(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	return for_each_prop(cfg, opt, arg, "cpus", smp_prop, err, errlen);
+}
+
+static int opt_cpu(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	/* QEMU allows "model,+feat,-feat"; we know models only. */
+	if (cpuid_model_parse(arg, &cfg->cpu_model) < 0)
+		return fail(err, errlen, "%s: unknown CPU model '%s' (known: %s)", opt, arg, cpuid_model_names());
+	cfg->cpu_name = arg;
+	return 0;
+}
+
+#define STRING_OPT(fn, field) \
+	static int fn(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen) \
+	{ \
+		if (!*arg) \
+			return fail(err, errlen, "%s: empty argument", opt); \
+		cfg->field = arg; \
+		return 0; \
+	}
+STRING_OPT(opt_kernel, kernel)
+STRING_OPT(opt_initrd, initrd)
+STRING_OPT(opt_bios, bios)
+STRING_OPT(opt_name, name)
+
+static int opt_append(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->append = arg;       /* may be empty */
+	return 0;
+}
+
+static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->serial_set = 1;
+	cfg->serial_path = NULL;
+	if (strcmp(arg, "stdio") == 0 || strcmp(arg, "mon:stdio") == 0) {
+		cfg->serial = SERIAL_STDIO;
+	} else if (strcmp(arg, "null") == 0) {
+		cfg->serial = SERIAL_NULL;
+	} else if (strcmp(arg, "none") == 0) {
+		cfg->serial = SERIAL_NONE;
+	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
+		cfg->serial = SERIAL_FILE;
+		cfg->serial_path = arg + 5;
+	} else if (strncmp(arg, "unix:", 5) == 0 && arg[5] && arg[5] != ',') {
+		/* unix:PATH,server,nowait (also server=on,wait=off) */
+		const char *p = arg + 5, *comma = strchr(p, ',');
+		if (!comma)
+			return fail(err, errlen, "%s: unix socket needs ',server,nowait': '%s'", opt, arg);
+		int server = 0, nowait = 0;
+		for (const char *o = comma; o && *o; ) {
+			o++;
+			const char *next = strchr(o, ',');
+			size_t len = next ? (size_t)(next - o) : strlen(o);
+			if ((len == 6 && !strncmp(o, "server", 6)) || (len == 9 && !strncmp(o, "server=on", 9)))
+				server = 1;
+			else if ((len == 6 && !strncmp(o, "nowait", 6)) || (len == 8 && !strncmp(o, "wait=off", 8)))
+				nowait = 1;
+			else
+				return fail(err, errlen, "%s: unsupported unix socket option in '%s'", opt, arg);
+			o = next;
+		}
+		if (!server || !nowait)
+			return fail(err, errlen, "%s: unix socket needs ',server,nowait': '%s'", opt, arg);
+		size_t plen = (size_t)(comma - p);
+		if (plen >= sizeof(cfg->serial_path_buf))
+			return fail(err, errlen, "%s: path too long in '%s'", opt, arg);
+		memcpy(cfg->serial_path_buf, p, plen);
+		cfg->serial_path_buf[plen] = '\0';
+		cfg->serial = SERIAL_UNIX;
+		cfg->serial_path = cfg->serial_path_buf;
+	} else {
+		return fail(err, errlen, "%s: unsupported backend '%s' (stdio, file:PATH, unix:PATH,server,nowait, null, none)", opt, arg);
+	}
+	return 0;
+}
+
+static int flag_nographic(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->nographic = 1;
+	return 0;
+}
+
+static int flag_no_reboot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->no_reboot = 1;
+	return 0;
+}
+
+static int flag_help(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->help = 1;
+	return 0;
+}
+
+static int flag_version(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->version = 1;
+	return 0;
+}
+
+static int flag_ignore(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static int opt_display(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "none") != 0)
+		return fail(err, errlen, "%s: unsupported display '%s' (only 'none': vmm is headless)", opt, arg);
+	cfg->display_none = 1;
+	return 0;
+}
+
+static int opt_accel(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "kvm") != 0 && strncmp(arg, "kvm,", 4) != 0)
+		return fail(err, errlen, "%s: unsupported accelerator '%s' (only 'kvm')", opt, arg);
+	return 0;
+}
+
+static int opt_machine(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	static const char *const names[] = { "pc", "q35", "microvm", "pc-i440fx", "pc-q35", NULL };
+	const char *type = arg;
+	size_t len = strcspn(arg, ",");
+	if (strncmp(arg, "type=", 5) == 0) {
+		type = arg + 5;
+		len = strcspn(type, ",");
+	}
+	for (unsigned i = 0; names[i]; i++) {
+		size_t n = strlen(names[i]);
+		/* accept versioned names such as pc-q35-7.2 and pc-i440fx-7.2 */
+		if ((len == n || (len > n && type[n] == '-')) && strncmp(type, names[i], n) == 0) {
+			cfg->machine = names[i];
+			return 0;
+		}
+	}
+	return fail(err, errlen, "%s: unsupported machine type '%s' (pc, q35, microvm)", opt, arg);
+}
+
+/* ---- -device drivers ------------------------------------------------------ */
+
+static int debug_exit_prop(struct vmm_config *cfg, const char *opt, const char *key,
+			   const char *val, char *err, size_t errlen)
+{
+	unsigned long long v;
+	if (strcmp(key, "iobase") == 0) {
+		if (!val || parse_uint(val, 0xffff, &v) < 0)
+			return fail(err, errlen, "%s: isa-debug-exit: invalid iobase '%s'", opt, val ? val : "");
+		cfg->debug_exit_iobase = (uint16_t)v;
+		return 0;
+	}
+	if (strcmp(key, "iosize") == 0) {
+		if (!val || parse_uint(val, 8, &v) < 0 || (v != 1 && v != 2 && v != 4))
+			return fail(err, errlen, "%s: isa-debug-exit: invalid iosize '%s' (1, 2 or 4)", opt, val ? val : "");
+		cfg->debug_exit_iosize = (uint16_t)v;
+		return 0;
+	}
+	if (strcmp(key, "isa-debug-exit") == 0 && !val)
+		return 0;
+	return fail(err, errlen, "%s: isa-debug-exit: unknown property '%s'", opt, key);
+}
+
+static int dev_debug_exit(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->debug_exit = 1;
+	return for_each_prop(cfg, opt, arg, NULL, debug_exit_prop, err, errlen);
+}
+
+/* -device DRIVER[,props]: one row per driver. */
+static const struct {
+	const char *driver;
+	opt_fn fn;     /* gets the whole argument, driver name included */
+} devices[] = {
+	{ "isa-debug-exit", dev_debug_exit },
+};
+
+static int opt_device(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	size_t len = strcspn(arg, ",");
+	for (unsigned i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+		if (strlen(devices[i].driver) == len && strncmp(arg, devices[i].driver, len) == 0)
+			return devices[i].fn(cfg, opt, arg, err, errlen);
+	return fail(err, errlen, "%s: unknown device '%.*s'", opt, (int)len, arg);
+}
+
+/* ---- the option table ----------------------------------------------------- */
+
+static const struct cli_option {
+	const char *name;   /* without dashes */
+	int has_arg;
+	opt_fn fn;
+	const char *help;   /* NULL: not listed */
+} options[] = {
+	{ "m", 1, opt_m, "-m SIZE[K|M|G]     guest RAM (default 128M; also size=SIZE)" },
+	{ "smp", 1, opt_smp, "-smp N              number of vCPUs (also cpus=N,...; max 64)" },
+	{ "cpu", 1, opt_cpu, "-cpu MODEL          host (default) or baseline (qemu64, kvm64)" },
+	{ "kernel", 1, opt_kernel, "-kernel FILE        bzImage, ELF vmlinux (64-bit/PVH) or multiboot kernel" },
+	{ "initrd", 1, opt_initrd, "-initrd FILE        initial ramdisk (multiboot: \"mod arg,mod2\" modules)" },
+	{ "append", 1, opt_append, "-append CMDLINE     kernel command line" },
+	{ "bios", 1, opt_bios, "-bios FILE          firmware image" },
+	{ "serial", 1, opt_serial, "-serial DEV         stdio | file:PATH | unix:PATH,server,nowait | null | none" },
+	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
+	{ "display", 1, opt_display, "-display none       accepted (no display)" },
+	{ "no-reboot", 0, flag_no_reboot, "-no-reboot          exit (status 0) instead of resetting" },
+	{ "device", 1, opt_device, "-device isa-debug-exit[,iobase=0xf4,iosize=4]" },
+	{ "machine", 1, opt_machine, "-machine TYPE       pc, q35 or microvm (accepted)" },
+	{ "M", 1, opt_machine, NULL },
+	{ "enable-kvm", 0, flag_ignore, "-enable-kvm         accepted (always KVM)" },
+	{ "accel", 1, opt_accel, "-accel kvm          accepted" },
+	{ "name", 1, opt_name, "-name NAME          VM name" },
+	{ "h", 0, flag_help, NULL },
+	{ "help", 0, flag_help, "-h, -help           this text" },
+	{ "version", 0, flag_version, "-version            print the version" },
+};
+
+const char *cli_usage(void)
+{
+	static char buf[4096];
+	if (!buf[0]) {
+		size_t off = (size_t)snprintf(buf, sizeof(buf),
+			"usage: vmm [options]\nQEMU-style options (one or two dashes):\n");
+		for (unsigned i = 0; i < sizeof(options) / sizeof(options[0]) && off < sizeof(buf); i++)
+			if (options[i].help)
+				off += (size_t)snprintf(buf + off, sizeof(buf) - off, "  %s\n", options[i].help);
+	}
+	return buf;
+}
+
+int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ram_size = CLI_DEFAULT_RAM;
+	cfg->ncpus = 1;
+	cfg->cpu_model = CPU_MODEL_HOST;
+	cfg->cpu_name = "host";
+	cfg->machine = "pc";
+	cfg->serial = SERIAL_STDIO;
+	cfg->debug_exit_iobase = 0xf4;
+	cfg->debug_exit_iosize = 4;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			return fail(err, errlen, "unexpected argument '%s'", a);
+		const char *name = a + 1 + (a[1] == '-');
+		const char *inline_arg = NULL;
+		char namebuf[64];
+		/* --opt=value, as QEMU accepts for double-dash options */
+		const char *eq = strchr(name, '=');
+		if (a[1] == '-' && eq && (size_t)(eq - name) < sizeof(namebuf)) {
+			memcpy(namebuf, name, (size_t)(eq - name));
+			namebuf[eq - name] = '\0';
+			name = namebuf;
+			inline_arg = eq + 1;
+		}
+		const struct cli_option *o = NULL;
+		for (unsigned k = 0; k < sizeof(options) / sizeof(options[0]); k++)
+			if (strcmp(options[k].name, name) == 0) {
+				o = &options[k];
+				break;
+			}
+		if (!o)
+			return fail(err, errlen, "%s: unknown option", a);
+		const char *arg = NULL;
+		if (o->has_arg) {
+			if (inline_arg) {
+				arg = inline_arg;
+			} else {
+				if (i + 1 >= argc)
+					return fail(err, errlen, "-%s: requires an argument", o->name);
+				arg = argv[++i];
+			}
+		} else if (inline_arg) {
+			return fail(err, errlen, "-%s: takes no argument", o->name);
+		}
+		char optname[72];
+		snprintf(optname, sizeof(optname), "-%s", o->name);
+		int ret = o->fn(cfg, optname, arg, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,415 @@
+/* Board bring-up and VM lifecycle. machine_bring_up() reads top to bottom as
+ * the PC's assembly (like qboot's main()); machine_run() owns the main thread:
+ * it runs the event loop until a lifecycle request arrives (an eventfd posted
+ * by devices and vCPU threads, DESIGN.md "Threads and events"), stops the
+ * vCPUs and either exits or, for a reset, tears the board down and builds it
+ * again from scratch (same chardev, fresh RAM and VM). */
+#include "vmm/machine.h"
+#include "vmm/chardev.h"
+#include "vmm/cli.h"
+#include "vmm/cpuid.h"
+#include "vmm/event_loop.h"
+#include "vmm/kvm.h"
+#include "vmm/memory.h"
+#include "vmm/bus.h"
+#include "vmm/vcpu.h"
+#include "boot/boot.h"
+#include "boot/layout.h"
+#include "devices/irq.h"
+#include "devices/vm_control.h"
+#include "devices/serial.h"
+#include "devices/i8042.h"
+#include "devices/rtc.h"
+#include "devices/debug_exit.h"
+#if __has_include("devices/acpi_pm.h")
+#include "devices/acpi_pm.h"
+#define HAVE_ACPI_PM 1
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* A lifecycle request: kind in the high bits, exit status in the low 16.
+ * The first request wins; later ones (a vCPU crashing while the VM is
+ * already exiting) are ignored. */
+enum { REQ_NONE, REQ_POWEROFF, REQ_RESET, REQ_EXIT, REQ_FAIL, REQ_QUIT };
+#define REQ(kind, status) (((kind) << 16) | ((status) & 0xffff))
+#define REQ_KIND(r) ((r) >> 16)
+#define REQ_STATUS(r) ((r) & 0xffff)
+
+struct machine {
+	const struct vmm_config *cfg;
+	struct kvm kvm;
+	struct event_loop *loop;
+	struct chardev *chardev;
+	int req_fd;
+	int request;                  /* atomic REQ(...) */
+	struct cpuid_entry *supported;
+	unsigned nsupported;
+
+	/* The board: everything below is rebuilt on reset. */
+	struct guest_memory mem;
+	int have_vm, have_buses;
+	struct bus pio, mmio;
+	struct vmm_irq irq;
+	struct vm_control ctl;
+	struct serial *serial;
+	struct i8042 *i8042;
+	struct rtc *rtc;
+#ifdef HAVE_ACPI_PM
+	struct acpi_pm *acpi_pm;
+#endif
+	struct debug_exit *debug_exit;
+	struct vcpu_env env;
+	struct vcpu vcpus[VCPU_MAX];
+	unsigned nvcpus;
+};
+
+static void machine_post(struct machine *m, int kind, int status)
+{
+	int expected = REQ_NONE;
+	if (__atomic_compare_exchange_n(&m->request, &expected, REQ(kind, status), 0,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		uint64_t one = 1;
+		if (write(m->req_fd, &one, sizeof(one)) < 0) {
+			/* counter saturated: the main thread is already woken */
+		}
+	}
+}
+
+static void ctl_reset(void *opaque) { machine_post(opaque, REQ_RESET, 0); }
+static void ctl_poweroff(void *opaque) { machine_post(opaque, REQ_POWEROFF, 0); }
+static void ctl_exit(void *opaque, int status) { machine_post(opaque, REQ_EXIT, status); }
+static void vcpu_failed(void *opaque, int status) { machine_post(opaque, REQ_FAIL, status); }
+static void user_quit(void *opaque) { machine_post(opaque, REQ_QUIT, 0); }
+
+static void on_request(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	uint64_t v;
+	if (read(m->req_fd, &v, sizeof(v)) < 0) {
+		/* already drained */
+	}
+}
+
+static size_t serial_rx(void *opaque, const uint8_t *buf, size_t len)
+{
+	return serial_receive(opaque, buf, len);
+}
+
+/* The guest CPUID of vCPU index: supported, filtered by model, topology. */
+static int build_cpuid(struct machine *m, unsigned index, struct cpuid_entry **out, unsigned *n)
+{
+	unsigned cap = m->nsupported + 2;
+	struct cpuid_entry *e = calloc(cap, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	memcpy(e, m->supported, m->nsupported * sizeof(*e));
+	unsigned cnt = cpuid_apply_model(e, m->nsupported, m->cfg->cpu_model);
+	int ret = cpuid_set_vcpu(e, cnt, cap, index, m->cfg->ncpus);
+	if (ret < 0) {
+		free(e);
+		return ret;
+	}
+	*out = e;
+	*n = (unsigned)ret;
+	return 0;
+}
+
+static void machine_tear_down(struct machine *m);
+
+/* The PC board, in bring-up order. Returns 0 or -errno after printing one
+ * "vmm: ..." line. */
+static int machine_bring_up(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+	char msg[256];
+	int ret;
+
+	/* 1. RAM, laid out per boot/layout.h (below 3 GiB, rest above 4 GiB). */
+	ret = guest_memory_init(&m->mem, cfg->ram_size);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: -m: cannot allocate %" PRIu64 " MiB of guest RAM: %s\n",
+			cfg->ram_size >> 20, strerror(-ret));
+		return ret;
+	}
+
+	/* 2. The VM: TSS/identity map, in-kernel PIC+IOAPIC+LAPIC and PIT. */
+	ret = kvm_create_vm(&m->kvm, msg, sizeof(msg));
+	if (ret < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return ret;
+	}
+	m->have_vm = 1;
+	ret = kvm_set_memory(&m->kvm, &m->mem);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(-ret));
+		return ret;
+	}
+	kvm_irq_init(&m->kvm, &m->irq);
+	m->ctl = (struct vm_control){ ctl_reset, ctl_poweroff, ctl_exit, m };
+
+	/* 3. Buses. */
+	bus_init(&m->pio, "pio");
+	bus_init(&m->mmio, "mmio");
+	m->have_buses = 1;
+
+	/* 4. Devices, in port order of a PC. */
+	if (cfg->serial != SERIAL_NONE) {
+		ret = serial_create(&m->serial, &m->pio, LAYOUT_PORT_COM1, &m->irq, LAYOUT_IRQ_COM1,
+				    chardev_write, m->chardev);
+		if (ret < 0)
+			goto device_failed;
+		chardev_set_receiver(m->chardev, serial_rx, m->serial);
+	}
+	ret = i8042_create(&m->i8042, &m->pio, &m->ctl);
+	if (ret < 0)
+		goto device_failed;
+	ret = rtc_create(&m->rtc, &m->pio, &m->irq, LAYOUT_IRQ_RTC);
+	if (ret < 0)
+		goto device_failed;
+	rtc_cmos_set_memory(m->rtc, guest_memory_low_size(&m->mem), guest_memory_high_size(&m->mem));
+#ifdef HAVE_ACPI_PM
+	ret = acpi_pm_create(&m->acpi_pm, &m->pio, &m->irq, LAYOUT_IRQ_ACPI_SCI, &m->ctl);
+	if (ret < 0)
+		goto device_failed;
+#endif
+	if (cfg->debug_exit) {
+		ret = debug_exit_create(&m->debug_exit, &m->pio, cfg->debug_exit_iobase,
+					cfg->debug_exit_iosize, &m->ctl);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -device isa-debug-exit: iobase 0x%x: %s\n",
+				cfg->debug_exit_iobase, strerror(-ret));
+			return ret;
+		}
+	}
+
+	/* 5. The boot image: kernel/firmware, initrd, command line, tables. */
+	struct boot_config bc = {
+		.kernel = cfg->kernel,
+		.initrd = cfg->initrd,
+		.cmdline = cfg->append,
+		.firmware = cfg->bios,
+		.ncpus = cfg->ncpus,
+		.pci = 0,
+	};
+	struct boot_cpu_state boot_cpu;
+	const char *failed = NULL;
+	memset(&boot_cpu, 0, sizeof(boot_cpu));
+	ret = boot_load(&m->mem, &bc, &boot_cpu, &failed);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: %s: %s\n", failed ? failed : "boot", boot_strerror(ret));
+		return ret;
+	}
+
+	/* 6. vCPUs: the BSP gets the loader's registers, APs wait for SIPI. */
+	m->env = (struct vcpu_env){
+		.kvm = &m->kvm, .pio = &m->pio, .mmio = &m->mmio, .mem = &m->mem,
+		.ctl = &m->ctl, .fail = vcpu_failed, .fail_opaque = m,
+	};
+	for (unsigned i = 0; i < cfg->ncpus; i++) {
+		struct cpuid_entry *cpuid;
+		unsigned ncpuid;
+		ret = build_cpuid(m, i, &cpuid, &ncpuid);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: CPUID for vCPU %u: %s\n", i, strerror(-ret));
+			return ret;
+		}
+		ret = vcpu_create(&m->vcpus[i], &m->env, i, cpuid, ncpuid, msg, sizeof(msg));
+		free(cpuid);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: %s\n", msg);
+			return ret;
+		}
+		m->nvcpus = i + 1;
+	}
+	ret = vcpu_set_boot_state(&m->vcpus[0], &boot_cpu);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: vCPU 0: setting boot registers: %s\n", strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		ret = vcpu_start(&m->vcpus[i]);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: vCPU %u: cannot start thread: %s\n", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+
+device_failed:
+	fprintf(stderr, "vmm: creating the PC devices: %s\n", strerror(-ret));
+	return ret;
+}
+
+static void machine_stop_vcpus(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		vcpu_kick(&m->vcpus[i]);
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		vcpu_join(&m->vcpus[i]);
+}
+
+static void machine_tear_down(struct machine *m)
+{
+	machine_stop_vcpus(m);
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		vcpu_destroy(&m->vcpus[i]);
+	m->nvcpus = 0;
+	chardev_set_receiver(m->chardev, NULL, NULL);
+	if (m->debug_exit)
+		debug_exit_destroy(m->debug_exit);
+#ifdef HAVE_ACPI_PM
+	if (m->acpi_pm)
+		acpi_pm_destroy(m->acpi_pm);
+	m->acpi_pm = NULL;
+#endif
+	if (m->rtc)
+		rtc_destroy(m->rtc);
+	if (m->i8042)
+		i8042_destroy(m->i8042);
+	if (m->serial)
+		serial_destroy(m->serial);
+	m->debug_exit = NULL;
+	m->rtc = NULL;
+	m->i8042 = NULL;
+	m->serial = NULL;
+	if (m->have_buses) {
+		bus_destroy(&m->pio);
+		bus_destroy(&m->mmio);
+		m->have_buses = 0;
+	}
+	if (m->have_vm)
+		kvm_destroy_vm(&m->kvm);
+	m->have_vm = 0;
+	guest_memory_destroy(&m->mem);
+}
+
+int machine_host_memory(const char *meminfo_path, uint64_t *bytes)
+{
+	FILE *f = fopen(meminfo_path, "r");
+	if (!f)
+		return -errno;
+	char line[256];
+	uint64_t total = 0;
+	int found = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kb;
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1 ||
+		    sscanf(line, "SwapTotal: %llu kB", &kb) == 1) {
+			total += (uint64_t)kb * 1024;
+			found++;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return -EINVAL;
+	*bytes = total;
+	return 0;
+}
+
+static int check_ram_size(uint64_t ram)
+{
+	if (ram < LAYOUT_MIN_RAM || (ram & 0xfff)) {
+		fprintf(stderr, "vmm: -m: %" PRIu64 " bytes: guest RAM must be at least %llu MiB and a multiple of 4 KiB\n",
+			ram, LAYOUT_MIN_RAM >> 20);
+		return -EINVAL;
+	}
+	uint64_t host;
+	if (machine_host_memory("/proc/meminfo", &host) == 0 && ram > host) {
+		fprintf(stderr, "vmm: -m: %" PRIu64 " MiB is more than the host has (%" PRIu64 " MiB RAM + swap)\n",
+			ram >> 20, host >> 20);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int machine_run(const struct vmm_config *cfg)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+	char msg[256];
+	int status = VMM_EXIT_SETUP;
+	if (!m) {
+		fprintf(stderr, "vmm: out of memory\n");
+		return VMM_EXIT_INTERNAL;
+	}
+	m->cfg = cfg;
+	m->req_fd = -1;
+	m->kvm.sys_fd = m->kvm.vm_fd = -1;
+
+	if (check_ram_size(cfg->ram_size) < 0)
+		goto out;
+	if (kvm_open(&m->kvm, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		goto out;
+	}
+	int ret = kvm_get_supported_cpuid(&m->kvm, &m->supported, &m->nsupported);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(-ret));
+		goto out;
+	}
+	if (vcpu_signal_init() < 0 || event_loop_create(&m->loop) < 0) {
+		fprintf(stderr, "vmm: cannot set up the main loop: %s\n", strerror(errno));
+		goto out;
+	}
+	m->req_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->req_fd < 0 || event_loop_add(m->loop, m->req_fd, EPOLLIN, on_request, m) < 0) {
+		fprintf(stderr, "vmm: eventfd: %s\n", strerror(errno));
+		goto out;
+	}
+	if (cfg->serial != SERIAL_NONE &&
+	    chardev_open(&m->chardev, cfg->serial, cfg->serial_path, m->loop, user_quit, m,
+			 msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		goto out;
+	}
+
+	for (;;) {
+		__atomic_store_n(&m->request, REQ_NONE, __ATOMIC_SEQ_CST);
+		if (machine_bring_up(m) < 0) {
+			status = VMM_EXIT_SETUP;
+			break;
+		}
+		while (__atomic_load_n(&m->request, __ATOMIC_SEQ_CST) == REQ_NONE) {
+			ret = event_loop_run_once(m->loop, -1);
+			if (ret < 0) {
+				fprintf(stderr, "vmm: event loop: %s\n", strerror(-ret));
+				machine_post(m, REQ_FAIL, VMM_EXIT_INTERNAL);
+			}
+		}
+		machine_stop_vcpus(m);
+		int req = __atomic_load_n(&m->request, __ATOMIC_SEQ_CST);
+		if (REQ_KIND(req) == REQ_RESET && !cfg->no_reboot) {
+			machine_tear_down(m);
+			continue;
+		}
+		switch (REQ_KIND(req)) {
+		case REQ_EXIT:
+		case REQ_FAIL:
+			status = REQ_STATUS(req);
+			break;
+		default:        /* poweroff, -no-reboot reset, Ctrl-A x */
+			status = VMM_EXIT_OK;
+			break;
+		}
+		break;
+	}
+
+out:
+	machine_tear_down(m);
+	chardev_close(m->chardev);
+	if (m->loop)
+		event_loop_destroy(m->loop);
+	if (m->req_fd >= 0)
+		close(m->req_fd);
+	free(m->supported);
+	kvm_close(&m->kvm);
+	free(m);
+	return status;
+}
