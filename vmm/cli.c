@@ -264,7 +264,7 @@ static int opt_accel(struct vmm_config *cfg, const char *opt, const char *arg, c
 
 static int opt_machine(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
-	static const char *const names[] = { "pc", "q35", "microvm", "pc-i440fx", "pc-q35", NULL };
+	static const char *const names[] = { "pc-i440fx", "pc-q35", "pc", "q35", "microvm", NULL };
 	const char *type = arg;
 	size_t len = strcspn(arg, ",");
 	if (strncmp(arg, "type=", 5) == 0) {

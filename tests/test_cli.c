@@ -1,0 +1,221 @@
+/* Unit tests for vmm/cli.c: every option's accepted spellings, defaults, and
+ * the exact one-line error for bad input. */
+#include "tests/check.h"
+#include "vmm/cli.h"
+
+#include <errno.h>
+
+#define ARGV(...) ((char *[]){ "vmm", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "vmm", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(cfg, err, ...) cli_parse(cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof(err))
+
+static void test_defaults(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	char *argv[] = { "vmm", NULL };
+	CHECK_EQ(cli_parse(&c, 1, argv, err, sizeof(err)), 0);
+	CHECK_EQ(c.ram_size, 128ULL << 20);
+	CHECK_EQ(c.ncpus, 1);
+	CHECK_EQ(c.cpu_model, CPU_MODEL_HOST);
+	CHECK_EQ(c.serial, SERIAL_STDIO);
+	CHECK_EQ(c.debug_exit, 0);
+	CHECK_EQ(c.no_reboot, 0);
+	CHECK(c.kernel == NULL);
+}
+
+static void test_sizes(void)
+{
+	uint64_t v;
+	CHECK_EQ(cli_parse_size("512M", &v), 0);
+	CHECK_EQ(v, 512ULL << 20);
+	CHECK_EQ(cli_parse_size("2G", &v), 0);
+	CHECK_EQ(v, 2ULL << 30);
+	CHECK_EQ(cli_parse_size("2g", &v), 0);
+	CHECK_EQ(v, 2ULL << 30);
+	CHECK_EQ(cli_parse_size("65536K", &v), 0);
+	CHECK_EQ(v, 64ULL << 20);
+	CHECK_EQ(cli_parse_size("256", &v), 0);       /* MiB by default */
+	CHECK_EQ(v, 256ULL << 20);
+	CHECK_EQ(cli_parse_size("1GiB", &v), 0);
+	CHECK_EQ(v, 1ULL << 30);
+	CHECK_EQ(cli_parse_size("abc", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("12Q", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("-1G", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("99999999999999999999", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("17179869184T", &v), -EINVAL);   /* overflows 64 bits */
+	CHECK_EQ(cli_parse_size("1M2", &v), -EINVAL);
+}
+
+static void test_m(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-m", "512M"), 0);
+	CHECK_EQ(c.ram_size, 512ULL << 20);
+	CHECK_EQ(PARSE(&c, err, "--m", "1G"), 0);
+	CHECK_EQ(c.ram_size, 1ULL << 30);
+	CHECK_EQ(PARSE(&c, err, "-m", "size=2G"), 0);
+	CHECK_EQ(c.ram_size, 2ULL << 30);
+	CHECK_EQ(PARSE(&c, err, "-m", "size=256M,slots=2,maxmem=1G"), 0);
+	CHECK_EQ(c.ram_size, 256ULL << 20);
+	CHECK_EQ(PARSE(&c, err, "--m=64M"), 0);
+	CHECK_EQ(c.ram_size, 64ULL << 20);
+
+	CHECK_EQ(PARSE(&c, err, "-m", "abc"), -EINVAL);
+	CHECK_STR(err, "-m: invalid size 'abc'");
+	CHECK_EQ(PARSE(&c, err, "-m", "0"), -EINVAL);
+	CHECK_STR(err, "-m: invalid size '0'");
+	CHECK_EQ(PARSE(&c, err, "-m", "size=x"), -EINVAL);
+	CHECK_STR(err, "-m: invalid size 'x'");
+	CHECK_EQ(PARSE(&c, err, "-m"), -EINVAL);
+	CHECK_STR(err, "-m: requires an argument");
+}
+
+static void test_smp_cpu(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-smp", "4"), 0);
+	CHECK_EQ(c.ncpus, 4);
+	CHECK_EQ(PARSE(&c, err, "-smp", "cpus=2,sockets=1,cores=2,threads=1"), 0);
+	CHECK_EQ(c.ncpus, 2);
+	CHECK_EQ(PARSE(&c, err, "-smp", "64"), 0);
+	CHECK_EQ(c.ncpus, 64);
+	CHECK_EQ(PARSE(&c, err, "-smp", "65"), -EINVAL);
+	CHECK_STR(err, "-smp: invalid CPU count '65' (1..64)");
+	CHECK_EQ(PARSE(&c, err, "-smp", "0"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-smp", "two"), -EINVAL);
+	CHECK_STR(err, "-smp: invalid CPU count 'two' (1..64)");
+
+	CHECK_EQ(PARSE(&c, err, "-cpu", "baseline"), 0);
+	CHECK_EQ(c.cpu_model, CPU_MODEL_BASELINE);
+	CHECK_EQ(PARSE(&c, err, "-cpu", "qemu64"), 0);
+	CHECK_EQ(c.cpu_model, CPU_MODEL_BASELINE);
+	CHECK_EQ(PARSE(&c, err, "-cpu", "kvm64"), 0);
+	CHECK_EQ(c.cpu_model, CPU_MODEL_BASELINE);
+	CHECK_EQ(PARSE(&c, err, "-cpu", "host"), 0);
+	CHECK_EQ(c.cpu_model, CPU_MODEL_HOST);
+	CHECK_EQ(PARSE(&c, err, "-cpu", "pentium"), -EINVAL);
+	CHECK_STR(err, "-cpu: unknown CPU model 'pentium' (known: host, baseline, qemu64, kvm64)");
+}
+
+static void test_files_and_flags(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-kernel", "vmlinux", "-initrd", "initrd.img", "-append",
+		       "console=ttyS0", "-nographic", "-no-reboot", "-enable-kvm", "-accel", "kvm",
+		       "-display", "none", "-name", "test", "-bios", "bios.bin", "-M", "q35"), 0);
+	CHECK_STR(c.kernel, "vmlinux");
+	CHECK_STR(c.initrd, "initrd.img");
+	CHECK_STR(c.append, "console=ttyS0");
+	CHECK_STR(c.bios, "bios.bin");
+	CHECK_STR(c.name, "test");
+	CHECK_STR(c.machine, "q35");
+	CHECK_EQ(c.nographic, 1);
+	CHECK_EQ(c.no_reboot, 1);
+	CHECK_EQ(c.display_none, 1);
+	CHECK_EQ(PARSE(&c, err, "-machine", "microvm"), 0);
+	CHECK_STR(c.machine, "microvm");
+	CHECK_EQ(PARSE(&c, err, "-machine", "type=pc,accel=kvm"), 0);
+	CHECK_STR(c.machine, "pc");
+	CHECK_EQ(PARSE(&c, err, "-machine", "pc-q35-7.2"), 0);
+	CHECK_STR(c.machine, "pc-q35");
+	CHECK_EQ(PARSE(&c, err, "-machine", "virt"), -EINVAL);
+	CHECK_STR(err, "-machine: unsupported machine type 'virt' (pc, q35, microvm)");
+	CHECK_EQ(PARSE(&c, err, "-accel", "tcg"), -EINVAL);
+	CHECK_STR(err, "-accel: unsupported accelerator 'tcg' (only 'kvm')");
+	CHECK_EQ(PARSE(&c, err, "-display", "gtk"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-kernel", ""), -EINVAL);
+	CHECK_STR(err, "-kernel: empty argument");
+	CHECK_EQ(PARSE(&c, err, "-append", ""), 0);
+	CHECK_STR(c.append, "");
+	CHECK_EQ(PARSE(&c, err, "-h"), 0);
+	CHECK_EQ(c.help, 1);
+	CHECK_EQ(PARSE(&c, err, "--help"), 0);
+	CHECK_EQ(c.help, 1);
+	CHECK_EQ(PARSE(&c, err, "-version"), 0);
+	CHECK_EQ(c.version, 1);
+	CHECK(strstr(cli_usage(), "-serial") != NULL);
+}
+
+static void test_serial(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-serial", "stdio"), 0);
+	CHECK_EQ(c.serial, SERIAL_STDIO);
+	CHECK_EQ(c.serial_set, 1);
+	CHECK_EQ(PARSE(&c, err, "-serial", "null"), 0);
+	CHECK_EQ(c.serial, SERIAL_NULL);
+	CHECK_EQ(PARSE(&c, err, "-serial", "none"), 0);
+	CHECK_EQ(c.serial, SERIAL_NONE);
+	CHECK_EQ(PARSE(&c, err, "-serial", "file:/tmp/out.txt"), 0);
+	CHECK_EQ(c.serial, SERIAL_FILE);
+	CHECK_STR(c.serial_path, "/tmp/out.txt");
+	CHECK_EQ(PARSE(&c, err, "-serial", "unix:/tmp/s.sock,server,nowait"), 0);
+	CHECK_EQ(c.serial, SERIAL_UNIX);
+	CHECK_STR(c.serial_path, "/tmp/s.sock");
+	CHECK_EQ(PARSE(&c, err, "-serial", "unix:/tmp/t.sock,server=on,wait=off"), 0);
+	CHECK_STR(c.serial_path, "/tmp/t.sock");
+	CHECK_EQ(PARSE(&c, err, "-serial", "unix:/tmp/s.sock"), -EINVAL);
+	CHECK_STR(err, "-serial: unix socket needs ',server,nowait': 'unix:/tmp/s.sock'");
+	CHECK_EQ(PARSE(&c, err, "-serial", "unix:/tmp/s.sock,server,bogus"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-serial", "file:"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-serial", "pty"), -EINVAL);
+	CHECK_STR(err, "-serial: unsupported backend 'pty' (stdio, file:PATH, unix:PATH,server,nowait, null, none)");
+}
+
+static void test_device(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exit"), 0);
+	CHECK_EQ(c.debug_exit, 1);
+	CHECK_EQ(c.debug_exit_iobase, 0xf4);
+	CHECK_EQ(c.debug_exit_iosize, 4);
+	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exit,iobase=0x501,iosize=2"), 0);
+	CHECK_EQ(c.debug_exit_iobase, 0x501);
+	CHECK_EQ(c.debug_exit_iosize, 2);
+	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exit,iobase=0x10000"), -EINVAL);
+	CHECK_STR(err, "-device: isa-debug-exit: invalid iobase '0x10000'");
+	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exit,iosize=3"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exit,color=red"), -EINVAL);
+	CHECK_STR(err, "-device: isa-debug-exit: unknown property 'color'");
+	CHECK_EQ(PARSE(&c, err, "-device", "e1000"), -EINVAL);
+	CHECK_STR(err, "-device: unknown device 'e1000'");
+	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exitX"), -EINVAL);
+}
+
+static void test_unknown(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-frobnicate"), -EINVAL);
+	CHECK_STR(err, "-frobnicate: unknown option");
+	CHECK_EQ(PARSE(&c, err, "--frobnicate"), -EINVAL);
+	CHECK_STR(err, "--frobnicate: unknown option");
+	CHECK_EQ(PARSE(&c, err, "kernel.elf"), -EINVAL);
+	CHECK_STR(err, "unexpected argument 'kernel.elf'");
+	CHECK_EQ(PARSE(&c, err, "-nographic=1"), -EINVAL);   /* single dash: no '=' form */
+	CHECK_EQ(PARSE(&c, err, "--nographic=1"), -EINVAL);
+	CHECK_STR(err, "-nographic: takes no argument");
+	CHECK_EQ(PARSE(&c, err, "-"), -EINVAL);
+	/* no newline, one line */
+	CHECK(strchr(err, '\n') == NULL);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_sizes();
+	test_m();
+	test_smp_cpu();
+	test_files_and_flags();
+	test_serial();
+	test_device();
+	test_unknown();
+	return check_done();
+}
