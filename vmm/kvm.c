@@ -199,8 +199,12 @@ int kvm_signal_msi(struct kvm *kvm, uint64_t addr, uint32_t data)
 		.address_hi = (uint32_t)(addr >> 32),
 		.data = data,
 	};
-	/* 0 means the guest blocked it; that is not our error */
-	return ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+	/* 0 means the guest masked it, and -1 with errno EPERM (1) that no
+	 * vCPU matched the destination (kvm_irq_delivery_to_apic returns -1):
+	 * guest programming, not our error. */
+	if (ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && errno != EPERM)
+		return -errno;
+	return 0;
 }
 
 static int irq_cb_set_line(void *opaque, uint32_t gsi, int level)
