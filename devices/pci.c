@@ -116,6 +116,8 @@ static void intx_update(struct pci_device *dev)
 
 void pci_set_irq(struct pci_device *dev, int level)
 {
+	if (!dev->host)
+		return;
 	pthread_mutex_lock(&dev->host->lock);
 	dev->intx_level = level != 0;
 	intx_update(dev);
@@ -167,7 +169,7 @@ int pci_msix_notify(struct pci_device *dev, unsigned v)
 {
 	int rc = 0;
 
-	if (v >= dev->msix_nvec)
+	if (v >= dev->msix_nvec || !dev->host)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->host->lock);
 	if (!msix_on(dev))
@@ -184,6 +186,8 @@ bool pci_msix_enabled(struct pci_device *dev)
 {
 	bool on;
 
+	if (!dev->host)
+		return false;
 	pthread_mutex_lock(&dev->host->lock);
 	on = msix_on(dev);
 	pthread_mutex_unlock(&dev->host->lock);

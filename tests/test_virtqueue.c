@@ -348,8 +348,14 @@ static void test_notify(void)
 	CHECK_EQ(virtq_pop(&q, &elem), 1);
 	CHECK_EQ(virtq_push(&q, 0, 0), 0);
 	CHECK(virtq_should_notify(&q));
+	CHECK(!virtq_should_notify(&q));          /* nothing used since */
+	CHECK_EQ(virtq_push(&q, 0, 0), 0);
 	wr16(AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	CHECK(!virtq_should_notify(&q));
+	wr16(AVAIL, 0);
+	CHECK_EQ(virtq_push(&q, 0, 0), 0);
+	CHECK(virtq_should_notify(&q));
+	wr16(AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	virtq_disable_notify(&q);
 	CHECK_EQ(rd16(USED), VIRTQ_USED_F_NO_NOTIFY);
 	CHECK(!virtq_enable_notify(&q));

@@ -261,13 +261,15 @@ bool virtq_should_notify(struct virtq *q)
 	/* Our used idx store must be visible before we read the driver's
 	 * suppression fields, else both sides may sleep. */
 	smp_mb();
-	if (!q->event_idx)
-		return !(__atomic_load_n(&q->avail[0], __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	valid = q->signalled_used_valid;
 	old = q->signalled_used;
 	new_idx = q->used_idx;
 	q->signalled_used = new_idx;
 	q->signalled_used_valid = true;
+	if (valid && old == new_idx)
+		return false;   /* nothing used since the last interrupt */
+	if (!q->event_idx)
+		return !(__atomic_load_n(&q->avail[0], __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	if (!valid)
 		return true;
 	event = __atomic_load_n(&q->avail[2 + q->size], __ATOMIC_RELAXED);

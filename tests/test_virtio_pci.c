@@ -1,0 +1,366 @@
+/* Unit tests for the virtio-pci modern transport (devices/virtio/virtio_pci.c),
+ * driven through bus accesses the way a driver does (virtio 1.2 3.1.1, 4.1):
+ * capabilities, reset, feature negotiation, queue setup, notify, MSI-X and
+ * INTx/ISR interrupts, NEEDS_RESET after a malformed chain. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/virtio/virtio_pci.h"
+#include "tests/check.h"
+
+#define RAM_SIZE 0x100000ULL
+#define DESC  0x1000ULL
+#define AVAIL 0x2000ULL
+#define USED  0x3000ULL
+#define BUF   0x8000ULL
+
+static struct bus pio, mmio;
+static struct pci_host host;
+static struct guest_memory mem;
+static uint8_t *ram;
+
+static struct { int line[32]; unsigned nmsi; uint32_t last_data; } irqlog;
+static int rec_line(void *o, uint32_t gsi, int level) { if (gsi < 32) irqlog.line[gsi] = level; return 0; }
+static int rec_msi(void *o, uint64_t a, uint32_t d) { irqlog.nmsi++; irqlog.last_data = d; return 0; }
+static const struct vmm_irq irq = { rec_line, rec_msi, NULL };
+
+/* A fake device: two queues, 8 bytes of config; echoes 'X' into in buffers. */
+struct fakedev {
+	struct virtio_device vdev;
+	uint8_t config[8];
+	unsigned notifies[2], activates, resets, completed;
+	int last_pop;
+};
+
+static void fake_notify(struct virtio_device *vdev, unsigned qidx)
+{
+	struct fakedev *f = vdev->opaque;
+	static struct virtq_elem elem;
+	int rc;
+
+	f->notifies[qidx]++;
+	while ((rc = virtq_pop(&vdev->vq[qidx], &elem)) == 1) {
+		size_t n = virtq_elem_write(&elem, 0, "X", 1);
+		virtq_push(&vdev->vq[qidx], elem.head, n);
+		f->completed++;
+	}
+	f->last_pop = rc;
+	virtio_notify_used(vdev, qidx);
+}
+
+static int fake_activate(struct virtio_device *vdev) { ((struct fakedev *)vdev->opaque)->activates++; return 0; }
+static void fake_reset(struct virtio_device *vdev) { ((struct fakedev *)vdev->opaque)->resets++; }
+
+static const struct virtio_device_ops fake_ops = {
+	.activate = fake_activate, .queue_notify = fake_notify, .reset = fake_reset,
+};
+
+static unsigned slot;
+static uint64_t bar;
+
+static uint32_t cfg_read(unsigned reg, unsigned size)
+{
+	uint32_t v = 0;
+	bus_read(&mmio, LAYOUT_PCI_ECAM_START + (slot << 15) + reg, &v, size);
+	return v;
+}
+
+static void cfg_write(unsigned reg, unsigned size, uint32_t v)
+{
+	bus_write(&mmio, LAYOUT_PCI_ECAM_START + (slot << 15) + reg, &v, size);
+}
+
+static uint64_t rd(uint64_t off, unsigned size)
+{
+	uint64_t v = 0;
+	bus_read(&mmio, bar + off, &v, size);
+	return v;
+}
+
+static void wr(uint64_t off, unsigned size, uint64_t v)
+{
+	bus_write(&mmio, bar + off, &v, size);
+}
+
+#define C(x) (VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_##x)
+
+static void set_status(uint8_t s) { wr(C(STATUS), 1, s); }
+static uint8_t status(void) { return rd(C(STATUS), 1); }
+
+static void negotiate(uint64_t f)
+{
+	set_status(0);
+	set_status(VIRTIO_STATUS_ACKNOWLEDGE);
+	set_status(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(C(GFSELECT), 4, 0);
+	wr(C(GF), 4, (uint32_t)f);
+	wr(C(GFSELECT), 4, 1);
+	wr(C(GF), 4, f >> 32);
+	set_status(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+}
+
+static void setup_queue0(uint16_t vector)
+{
+	wr(C(Q_SELECT), 2, 0);
+	wr(C(Q_SIZE), 2, 16);
+	wr(C(Q_MSIX), 2, vector);
+	wr(C(Q_DESCLO), 4, DESC);
+	wr(C(Q_DESCHI), 4, 0);
+	wr(C(Q_AVAILLO), 8, AVAIL);   /* 64-bit access works too */
+	wr(C(Q_USEDLO), 4, USED);
+	wr(C(Q_USEDHI), 4, 0);
+	wr(C(Q_ENABLE), 2, 1);
+}
+
+static void add_chain(uint16_t head, uint16_t flags, uint16_t next)
+{
+	struct virtq_desc d = { BUF, 4, flags, next };
+	uint16_t idx;
+	memcpy(ram + DESC + 16 * head, &d, sizeof(d));
+	memcpy(&idx, ram + AVAIL + 2, 2);
+	memcpy(ram + AVAIL + 4 + 2 * (idx % 16), &head, 2);
+	idx++;
+	memcpy(ram + AVAIL + 2, &idx, 2);
+}
+
+static uint16_t used_idx(void) { uint16_t v; memcpy(&v, ram + USED + 2, 2); return v; }
+
+int main(void)
+{
+	struct fakedev *f = calloc(1, sizeof(*f));
+	struct virtio_pci *vp;
+
+	ram = aligned_alloc(4096, RAM_SIZE);
+	memset(ram, 0, RAM_SIZE);
+	CHECK_EQ(guest_memory_add_region(&mem, 0, RAM_SIZE, ram), 0);
+	CHECK_EQ(bus_init(&pio, "pio"), 0);
+	CHECK_EQ(bus_init(&mmio, "mmio"), 0);
+	CHECK_EQ(pci_host_init(&host, &pio, &mmio, &irq, NULL), 0);
+
+	f->vdev.name = "fake";
+	f->vdev.device_id = VIRTIO_ID_RNG;
+	f->vdev.num_queues = 2;
+	f->vdev.queue_size_max = 256;
+	f->vdev.device_features = 1ULL << 5;
+	memcpy(f->config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	f->vdev.config = f->config;
+	f->vdev.config_size = 8;
+	f->vdev.ops = &fake_ops;
+	f->vdev.opaque = f;
+	f->vdev.num_queues = 0;
+	CHECK_EQ(virtio_pci_create(&vp, &host, -1, &f->vdev, &mem, NULL), -EINVAL);
+	f->vdev.num_queues = 2;
+	CHECK_EQ(virtio_pci_create(&vp, &host, -1, &f->vdev, &mem, NULL), 0);
+	slot = virtio_pci_pci_device(vp)->slot;
+
+	/* Identity and BAR. */
+	CHECK_EQ(cfg_read(0, 4), (0x1040 + VIRTIO_ID_RNG) << 16 | 0x1af4);
+	CHECK_EQ(cfg_read(PCI_REVISION_ID, 1), 1);
+	CHECK_EQ(cfg_read(PCI_SUBSYS_VENDOR, 2), 0x1af4);
+	CHECK(cfg_read(PCI_SUBSYS_ID, 2) >= 0x40);
+	CHECK_EQ(cfg_read(PCI_INTERRUPT_PIN, 1), 1);
+	uint32_t lo = cfg_read(0x10 + 4 * VIRTIO_PCI_BAR, 4), hi = cfg_read(0x14 + 4 * VIRTIO_PCI_BAR, 4);
+	CHECK_EQ(lo & 0xf, 4);                               /* 64-bit memory */
+	bar = ((uint64_t)hi << 32) | (lo & ~0xfu);
+	CHECK(bar >= LAYOUT_PCI_MMIO_START && bar < LAYOUT_PCI_MMIO_END);
+
+	/* Vendor capabilities: each config type once, pointing into BAR 4. */
+	unsigned seen[6] = { 0 }, mult = 0, p = cfg_read(PCI_CAP_PTR, 1), guard = 0, msix = 0;
+	uint32_t off_of[6] = { 0 };
+	while (p && guard++ < 16) {
+		unsigned id = cfg_read(p, 1);
+		if (id == PCI_CAP_ID_VNDR) {
+			unsigned type = cfg_read(p + 3, 1);
+			CHECK_EQ(cfg_read(p + 4, 1), VIRTIO_PCI_BAR);
+			if (type < 6) {
+				seen[type]++;
+				off_of[type] = cfg_read(p + 8, 4);
+			}
+			if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
+				CHECK_EQ(cfg_read(p + 2, 1), 20);
+				mult = cfg_read(p + 16, 4);
+			}
+		} else if (id == PCI_CAP_ID_MSIX) {
+			msix = p;
+		}
+		p = cfg_read(p + 1, 1);
+	}
+	CHECK_EQ(seen[VIRTIO_PCI_CAP_COMMON_CFG], 1);
+	CHECK_EQ(seen[VIRTIO_PCI_CAP_NOTIFY_CFG], 1);
+	CHECK_EQ(seen[VIRTIO_PCI_CAP_ISR_CFG], 1);
+	CHECK_EQ(seen[VIRTIO_PCI_CAP_DEVICE_CFG], 1);
+	CHECK_EQ(mult, 4);
+	CHECK_EQ(off_of[VIRTIO_PCI_CAP_COMMON_CFG], VIRTIO_PCI_COMMON_OFF);
+	CHECK_EQ(off_of[VIRTIO_PCI_CAP_ISR_CFG], VIRTIO_PCI_ISR_OFF);
+	CHECK(msix != 0);
+	CHECK_EQ(cfg_read(msix + 2, 2) & 0x7ff, 2);           /* 3 vectors */
+
+	/* Reset and status. */
+	set_status(0);
+	CHECK_EQ(status(), 0);
+	CHECK_EQ(f->resets, 1);
+	CHECK_EQ(rd(C(NUMQ), 2), 2);
+	set_status(VIRTIO_STATUS_ACKNOWLEDGE);
+	CHECK_EQ(status(), VIRTIO_STATUS_ACKNOWLEDGE);
+
+	/* Device features: bit 5, VERSION_1, INDIRECT, EVENT_IDX. */
+	wr(C(DFSELECT), 4, 0);
+	uint32_t f0 = rd(C(DF), 4);
+	wr(C(DFSELECT), 4, 1);
+	uint32_t f1 = rd(C(DF), 4);
+	CHECK(f0 & (1u << 5));
+	CHECK(f0 & (1u << VIRTIO_F_INDIRECT_DESC));
+	CHECK(f0 & (1u << VIRTIO_F_EVENT_IDX));
+	CHECK_EQ(f1 & 1, 1);                                 /* VERSION_1 */
+	wr(C(DFSELECT), 4, 7);
+	CHECK_EQ(rd(C(DF), 4), 0);
+
+	/* FEATURES_OK refused without VERSION_1, and for unoffered bits. */
+	negotiate(1ULL << 5);
+	CHECK(!(status() & VIRTIO_STATUS_FEATURES_OK));
+	negotiate(1ULL << VIRTIO_F_VERSION_1 | 1ULL << 7);
+	CHECK(!(status() & VIRTIO_STATUS_FEATURES_OK));
+	negotiate(1ULL << VIRTIO_F_VERSION_1 | 1ULL << 5);
+	CHECK(status() & VIRTIO_STATUS_FEATURES_OK);
+	CHECK(virtio_has_feature(&f->vdev, 5));
+	CHECK(!virtio_has_feature(&f->vdev, VIRTIO_F_EVENT_IDX));
+	wr(C(GFSELECT), 4, 1);
+	CHECK_EQ(rd(C(GF), 4), 1);
+	/* Features are frozen after FEATURES_OK. */
+	wr(C(GFSELECT), 4, 0);
+	wr(C(GF), 4, 0);
+	CHECK_EQ(rd(C(GF), 4), 1u << 5);
+
+	/* Device config. */
+	CHECK_EQ(rd(VIRTIO_PCI_DEVICE_OFF, 4), 0x44332211);
+	CHECK_EQ(rd(VIRTIO_PCI_DEVICE_OFF + 6, 2), 0x8877);
+	CHECK_EQ(rd(VIRTIO_PCI_DEVICE_OFF + 6, 4), 0);        /* past the end */
+
+	/* Queues: max size, nonexistent queue reads size 0, setup. */
+	wr(C(Q_SELECT), 2, 0);
+	CHECK_EQ(rd(C(Q_SIZE), 2), 256);
+	CHECK_EQ(rd(C(Q_MSIX), 2), VIRTIO_PCI_NO_VECTOR);
+	CHECK_EQ(rd(C(Q_NOFF), 2), 0);
+	wr(C(Q_SELECT), 2, 1);
+	CHECK_EQ(rd(C(Q_NOFF), 2), 1);
+	wr(C(Q_SELECT), 2, 5);
+	CHECK_EQ(rd(C(Q_SIZE), 2), 0);
+	setup_queue0(1);
+	CHECK_EQ(rd(C(Q_ENABLE), 2), 1);
+	CHECK_EQ(rd(C(Q_DESCLO), 4), DESC);
+	CHECK_EQ(rd(C(Q_AVAILLO), 4), AVAIL);
+	CHECK_EQ(rd(C(Q_MSIX), 2), 1);
+	wr(C(Q_MSIX), 2, 40);                                 /* unsupported vector */
+	CHECK_EQ(rd(C(Q_MSIX), 2), VIRTIO_PCI_NO_VECTOR);
+	wr(C(Q_MSIX), 2, 1);
+	wr(C(MSIX), 2, 0);
+	CHECK_EQ(rd(C(MSIX), 2), 0);
+	wr(C(Q_DESCLO), 4, 0x4000);                           /* frozen once enabled */
+	CHECK_EQ(rd(C(Q_DESCLO), 4), DESC);
+
+	/* MSI-X on: vector 1 -> data 0x41, vector 0 (config) -> data 0x40. */
+	cfg_write(msix + 2, 2, 0x8000);
+	for (unsigned v = 0; v < 2; v++) {
+		wr(VIRTIO_PCI_MSIX_TABLE_OFF + 16 * v, 4, 0xfee00000);
+		wr(VIRTIO_PCI_MSIX_TABLE_OFF + 16 * v + 8, 4, 0x40 + v);
+		wr(VIRTIO_PCI_MSIX_TABLE_OFF + 16 * v + 12, 4, 0);
+	}
+
+	/* Notify before DRIVER_OK is ignored. */
+	add_chain(0, VIRTQ_DESC_F_WRITE, 0);
+	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	CHECK_EQ(f->notifies[0], 0);
+	set_status(status() | VIRTIO_STATUS_DRIVER_OK);
+	CHECK(status() & VIRTIO_STATUS_DRIVER_OK);
+	CHECK_EQ(f->activates, 1);
+
+	/* Notify -> device callback -> used ring -> MSI-X vector 1. */
+	wr(VIRTIO_PCI_NOTIFY_OFF + 4 * 0, 2, 0);
+	CHECK_EQ(f->notifies[0], 1);
+	CHECK_EQ(f->completed, 1);
+	CHECK_EQ(used_idx(), 1);
+	CHECK_EQ(ram[BUF], 'X');
+	CHECK_EQ(irqlog.nmsi, 1);
+	CHECK_EQ(irqlog.last_data, 0x41);
+	wr(VIRTIO_PCI_NOTIFY_OFF + 4 * 1, 2, 1);              /* queue 1 not enabled */
+	CHECK_EQ(f->notifies[1], 0);
+	wr(VIRTIO_PCI_NOTIFY_OFF + 4 * 9, 2, 9);              /* no such queue */
+
+	/* Masked vector pends, unmask delivers. */
+	wr(VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 4, 1);
+	add_chain(1, VIRTQ_DESC_F_WRITE, 0);
+	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	CHECK_EQ(irqlog.nmsi, 1);
+	CHECK_EQ(rd(VIRTIO_PCI_MSIX_PBA_OFF, 8), 2);
+	wr(VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 4, 0);
+	CHECK_EQ(irqlog.nmsi, 2);
+
+	/* MSI-X off: INTx + ISR bit 0, read-to-clear deasserts. */
+	unsigned gsi = virtio_pci_pci_device(vp)->gsi;
+	cfg_write(msix + 2, 2, 0);
+	add_chain(2, VIRTQ_DESC_F_WRITE, 0);
+	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	CHECK_EQ(irqlog.nmsi, 2);
+	CHECK_EQ(irqlog.line[gsi], 1);
+	CHECK_EQ(rd(VIRTIO_PCI_ISR_OFF, 1), 1);
+	CHECK_EQ(irqlog.line[gsi], 0);
+	CHECK_EQ(rd(VIRTIO_PCI_ISR_OFF, 1), 0);
+
+	/* Malformed chain (self loop): NEEDS_RESET + config interrupt (ISR bit 1). */
+	add_chain(3, VIRTQ_DESC_F_NEXT, 3);
+	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	CHECK_EQ(f->last_pop, VIRTQ_E_LOOP);
+	CHECK(status() & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK_EQ(irqlog.line[gsi], 1);
+	CHECK_EQ(rd(VIRTIO_PCI_ISR_OFF, 1), 2);
+	CHECK_EQ(rd(C(CFGGEN), 1), 1);
+	unsigned before = f->notifies[0];
+	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);                      /* broken device ignores kicks */
+	CHECK_EQ(f->notifies[0], before);
+	/* The driver cannot clear NEEDS_RESET except by resetting. */
+	set_status(status() & ~VIRTIO_STATUS_NEEDS_RESET);
+	CHECK(status() & VIRTIO_STATUS_NEEDS_RESET);
+
+	/* Reset: status, queues and vectors back to defaults, device told. */
+	set_status(0);
+	CHECK_EQ(status(), 0);
+	CHECK_EQ(f->resets, 5);   /* 1 + 3 negotiate() resets + this one */
+	wr(C(Q_SELECT), 2, 0);
+	CHECK_EQ(rd(C(Q_ENABLE), 2), 0);
+	CHECK_EQ(rd(C(Q_SIZE), 2), 256);
+	CHECK_EQ(rd(C(Q_MSIX), 2), VIRTIO_PCI_NO_VECTOR);
+	CHECK_EQ(rd(C(MSIX), 2), VIRTIO_PCI_NO_VECTOR);
+	CHECK(!f->vdev.vq[0].ready);
+	CHECK_EQ(f->vdev.vq[0].error, 0);
+
+	/* A queue enabled with rings outside RAM sets NEEDS_RESET, no crash. */
+	negotiate(1ULL << VIRTIO_F_VERSION_1);
+	wr(C(Q_SELECT), 2, 0);
+	wr(C(Q_DESCLO), 4, 0x40000000);
+	wr(C(Q_ENABLE), 2, 1);
+	CHECK_EQ(rd(C(Q_ENABLE), 2), 0);
+	CHECK(status() & VIRTIO_STATUS_NEEDS_RESET);
+
+	/* Working again after reset, with EVENT_IDX negotiated. */
+	memset(ram, 0, RAM_SIZE);
+	negotiate(1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_EVENT_IDX);
+	setup_queue0(VIRTIO_PCI_NO_VECTOR);
+	set_status(status() | VIRTIO_STATUS_DRIVER_OK);
+	CHECK(virtio_has_feature(&f->vdev, VIRTIO_F_EVENT_IDX));
+	add_chain(4, VIRTQ_DESC_F_WRITE, 0);
+	unsigned done = f->completed;
+	wr(VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	CHECK_EQ(f->completed, done + 1);
+	CHECK_EQ(used_idx(), 1);
+	CHECK_EQ(status() & VIRTIO_STATUS_NEEDS_RESET, 0);
+
+	virtio_pci_destroy(vp);
+	CHECK_EQ(cfg_read(0, 4), 0xffffffffu);
+	pci_host_destroy(&host);
+	bus_destroy(&pio);
+	bus_destroy(&mmio);
+	free(f);
+	free(ram);
+	return check_done();
+}
