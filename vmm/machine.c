@@ -27,12 +27,15 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 /* A lifecycle request: kind in the high bits, exit status in the low 16.
@@ -49,6 +52,7 @@ struct machine {
 	struct event_loop *loop;
 	struct chardev *chardev;
 	int req_fd;
+	int sig_fd;                   /* SIGINT/SIGTERM/SIGHUP: orderly exit */
 	int request;                  /* atomic REQ(...) */
 	struct cpuid_entry *supported;
 	unsigned nsupported;
@@ -95,6 +99,16 @@ static void on_request(void *opaque, uint32_t events)
 	uint64_t v;
 	if (read(m->req_fd, &v, sizeof(v)) < 0) {
 		/* already drained */
+	}
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	struct signalfd_siginfo si;
+	if (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		fprintf(stderr, "vmm: terminating on signal %u\n", si.ssi_signo);
+		machine_post(m, REQ_QUIT, 0);
 	}
 }
 
@@ -340,7 +354,7 @@ int machine_run(const struct vmm_config *cfg)
 		return VMM_EXIT_INTERNAL;
 	}
 	m->cfg = cfg;
-	m->req_fd = -1;
+	m->req_fd = m->sig_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 
 	if (check_ram_size(cfg->ram_size) < 0)
@@ -361,6 +375,19 @@ int machine_run(const struct vmm_config *cfg)
 	m->req_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->req_fd < 0 || event_loop_add(m->loop, m->req_fd, EPOLLIN, on_request, m) < 0) {
 		fprintf(stderr, "vmm: eventfd: %s\n", strerror(errno));
+		goto out;
+	}
+	/* Blocked before any thread starts, so only the signalfd sees them and
+	 * the terminal and sockets are cleaned up by the normal exit path. */
+	sigset_t quit_sigs;
+	sigemptyset(&quit_sigs);
+	sigaddset(&quit_sigs, SIGINT);
+	sigaddset(&quit_sigs, SIGTERM);
+	sigaddset(&quit_sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &quit_sigs, NULL);
+	m->sig_fd = signalfd(-1, &quit_sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sig_fd < 0 || event_loop_add(m->loop, m->sig_fd, EPOLLIN, on_signal, m) < 0) {
+		fprintf(stderr, "vmm: signalfd: %s\n", strerror(errno));
 		goto out;
 	}
 	if (cfg->serial != SERIAL_NONE &&
@@ -408,6 +435,8 @@ out:
 		event_loop_destroy(m->loop);
 	if (m->req_fd >= 0)
 		close(m->req_fd);
+	if (m->sig_fd >= 0)
+		close(m->sig_fd);
 	free(m->supported);
 	kvm_close(&m->kvm);
 	free(m);
