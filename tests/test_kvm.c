@@ -30,6 +30,7 @@ static void test_open_errors(void)
 static void test_vm(struct kvm *k)
 {
 	char msg[256];
+	CHECK(kvm_max_vcpus(k) >= 1);
 	CHECK_EQ(kvm_create_vm(k, msg, sizeof(msg)), 0);
 	struct guest_memory mem;
 	CHECK_EQ(guest_memory_init(&mem, 16 << 20), 0);

@@ -234,6 +234,8 @@ static void on_stdin(void *opaque, uint32_t events)
 	struct chardev *c = opaque;
 	uint8_t buf[256];
 	size_t room = sizeof(c->pending) - c->npending;
+	if (room == 0)
+		return;   /* a zero-length read would look like EOF */
 	ssize_t n = read(c->in_fd, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
@@ -263,6 +265,8 @@ static void on_client(void *opaque, uint32_t events)
 	struct chardev *c = opaque;
 	uint8_t buf[256];
 	size_t room = sizeof(c->pending) - c->npending;
+	if (room == 0)
+		return;
 	ssize_t n = recv(c->client_fd, buf, room < sizeof(buf) ? room : sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;

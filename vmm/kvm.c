@@ -84,6 +84,14 @@ int kvm_open(struct kvm *kvm, char *msg, size_t msglen)
 	return 0;
 }
 
+unsigned kvm_max_vcpus(struct kvm *kvm)
+{
+	int n = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n <= 0)
+		n = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	return n > 0 ? (unsigned)n : 4;   /* api.rst: assume 4 when neither is there */
+}
+
 int kvm_create_vm(struct kvm *kvm, char *msg, size_t msglen)
 {
 	int vm = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);

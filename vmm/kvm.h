@@ -40,6 +40,9 @@ const char *kvm_device_path(void);
  * no newline) in msg. On failure kvm->sys_fd is -1. */
 int kvm_open(struct kvm *kvm, char *msg, size_t msglen);
 
+/* Most vCPUs a VM may have (KVM_CAP_MAX_VCPUS, else KVM_CAP_NR_VCPUS, else 4). */
+unsigned kvm_max_vcpus(struct kvm *kvm);
+
 /* KVM_CREATE_VM, TSS and identity-map addresses, KVM_CREATE_IRQCHIP and
  * KVM_CREATE_PIT2. Returns 0 or a negative errno with a message in msg. */
 int kvm_create_vm(struct kvm *kvm, char *msg, size_t msglen);

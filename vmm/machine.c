@@ -21,10 +21,6 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/debug_exit.h"
-#if __has_include("devices/acpi_pm.h")
-#include "devices/acpi_pm.h"
-#define HAVE_ACPI_PM 1
-#endif
 
 #include <errno.h>
 #include <pthread.h>
@@ -66,9 +62,6 @@ struct machine {
 	struct serial *serial;
 	struct i8042 *i8042;
 	struct rtc *rtc;
-#ifdef HAVE_ACPI_PM
-	struct acpi_pm *acpi_pm;
-#endif
 	struct debug_exit *debug_exit;
 	struct vcpu_env env;
 	struct vcpu vcpus[VCPU_MAX];
@@ -189,11 +182,7 @@ static int machine_bring_up(struct machine *m)
 	if (ret < 0)
 		goto device_failed;
 	rtc_cmos_set_memory(m->rtc, guest_memory_low_size(&m->mem), guest_memory_high_size(&m->mem));
-#ifdef HAVE_ACPI_PM
-	ret = acpi_pm_create(&m->acpi_pm, &m->pio, &m->irq, LAYOUT_IRQ_ACPI_SCI, &m->ctl);
-	if (ret < 0)
-		goto device_failed;
-#endif
+	/* TODO(core): ACPI PM block (devices/acpi_pm.h) once it lands. */
 	if (cfg->debug_exit) {
 		ret = debug_exit_create(&m->debug_exit, &m->pio, cfg->debug_exit_iobase,
 					cfg->debug_exit_iosize, &m->ctl);
@@ -279,11 +268,6 @@ static void machine_tear_down(struct machine *m)
 	chardev_set_receiver(m->chardev, NULL, NULL);
 	if (m->debug_exit)
 		debug_exit_destroy(m->debug_exit);
-#ifdef HAVE_ACPI_PM
-	if (m->acpi_pm)
-		acpi_pm_destroy(m->acpi_pm);
-	m->acpi_pm = NULL;
-#endif
 	if (m->rtc)
 		rtc_destroy(m->rtc);
 	if (m->i8042)
@@ -361,6 +345,11 @@ int machine_run(const struct vmm_config *cfg)
 		goto out;
 	if (kvm_open(&m->kvm, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "vmm: %s\n", msg);
+		goto out;
+	}
+	if (cfg->ncpus > kvm_max_vcpus(&m->kvm)) {
+		fprintf(stderr, "vmm: -smp: %u CPUs is more than KVM allows here (%u)\n",
+			cfg->ncpus, kvm_max_vcpus(&m->kvm));
 		goto out;
 	}
 	int ret = kvm_get_supported_cpuid(&m->kvm, &m->supported, &m->nsupported);
