@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/virtio/virtio_pci.h"
 #include "tests/check.h"
@@ -125,6 +126,120 @@ static void add_chain(uint16_t head, uint16_t flags, uint16_t next)
 }
 
 static uint16_t used_idx(void) { uint16_t v; memcpy(&v, ram + USED + 2, 2); return v; }
+
+/* Host hook recorder: the KVM ioeventfd registrations the transport asks for. */
+struct ioev { int fd; uint64_t addr; unsigned len; bool assigned; };
+static struct ioev ioevs[8];
+static unsigned nioev, nioev_calls;
+
+static int rec_ioeventfd(void *opaque, int fd, uint64_t addr, unsigned len, bool is_mmio, bool deassign)
+{
+	nioev_calls++;
+	if (!is_mmio)
+		return -EINVAL;
+	for (unsigned i = 0; i < nioev; i++)
+		if (ioevs[i].fd == fd && ioevs[i].addr == addr && ioevs[i].len == len) {
+			if (ioevs[i].assigned == !deassign)
+				return deassign ? -ENOENT : -EEXIST;
+			ioevs[i].assigned = !deassign;
+			return 0;
+		}
+	if (deassign || nioev == 8)
+		return -ENOENT;
+	ioevs[nioev++] = (struct ioev){ fd, addr, len, true };
+	return 0;
+}
+
+static const struct ioev *ioev_at(uint64_t addr)
+{
+	for (unsigned i = 0; i < nioev; i++)
+		if (ioevs[i].addr == addr && ioevs[i].assigned)
+			return &ioevs[i];
+	return NULL;
+}
+
+/* With the ioeventfd hook and an event loop, notifications arrive on the
+ * loop's thread through the eventfd, and BAR moves re-register them. */
+static void test_ioeventfd(void)
+{
+	struct pci_host h2;
+	struct bus p2, m2;
+	struct event_loop *loop;
+	struct virtio_pci *vp;
+	struct fakedev *f = calloc(1, sizeof(*f));
+	const struct pci_host_hooks hooks = { rec_ioeventfd, NULL };
+
+	CHECK_EQ(bus_init(&p2, "pio"), 0);
+	CHECK_EQ(bus_init(&m2, "mmio"), 0);
+	CHECK_EQ(event_loop_create(&loop), 0);
+	CHECK_EQ(pci_host_init(&h2, &p2, &m2, &irq, &hooks), 0);
+	f->vdev.name = "fake-ioev";
+	f->vdev.device_id = VIRTIO_ID_NET;
+	f->vdev.num_queues = 2;
+	f->vdev.queue_size_max = 16;
+	f->vdev.ops = &fake_ops;
+	f->vdev.opaque = f;
+	CHECK_EQ(virtio_pci_create(&vp, &h2, 3, &f->vdev, &mem, loop), 0);
+	struct pci_device *pd = virtio_pci_pci_device(vp);
+	uint64_t b = pd->bar_addr[VIRTIO_PCI_BAR];
+	CHECK(b != PCI_BAR_UNMAPPED);
+	const struct ioev *e0 = ioev_at(b + VIRTIO_PCI_NOTIFY_OFF);
+	const struct ioev *e1 = ioev_at(b + VIRTIO_PCI_NOTIFY_OFF + 4);
+	CHECK(e0 && e1);
+	if (!e0 || !e1)
+		return;
+	CHECK_EQ(e0->len, 2);
+	CHECK(e0->fd != e1->fd);
+
+	/* Move the BAR: old registrations gone, new ones in place. */
+	uint32_t v = 0xd0000000;
+	bus_write(&m2, LAYOUT_PCI_ECAM_START + (3 << 15) + 0x10 + 4 * VIRTIO_PCI_BAR, &v, 4);
+	CHECK_EQ(pd->bar_addr[VIRTIO_PCI_BAR], 0xd0000000);
+	CHECK(ioev_at(b + VIRTIO_PCI_NOTIFY_OFF) == NULL);
+	e1 = ioev_at(0xd0000000 + VIRTIO_PCI_NOTIFY_OFF + 4);
+	CHECK(e1 != NULL);
+	/* Decode off: deassigned. */
+	uint16_t cmd = 0;
+	bus_write(&m2, LAYOUT_PCI_ECAM_START + (3 << 15) + PCI_COMMAND, &cmd, 2);
+	CHECK(ioev_at(0xd0000000 + VIRTIO_PCI_NOTIFY_OFF) == NULL);
+	cmd = PCI_COMMAND_MEMORY;
+	bus_write(&m2, LAYOUT_PCI_ECAM_START + (3 << 15) + PCI_COMMAND, &cmd, 2);
+	e1 = ioev_at(0xd0000000 + VIRTIO_PCI_NOTIFY_OFF + 4);
+	CHECK(e1 != NULL);
+
+	/* Bring queue 1 up through the bus, then kick through the eventfd. */
+	bar = 0xd0000000;
+	uint64_t w;
+#define WR2(off, size, val) do { w = (val); bus_write(&m2, bar + (off), &w, size); } while (0)
+	WR2(C(STATUS), 1, 0);
+	WR2(C(STATUS), 1, 3);
+	WR2(C(GFSELECT), 4, 1);
+	WR2(C(GF), 4, 1);
+	WR2(C(STATUS), 1, 11);
+	WR2(C(Q_SELECT), 2, 1);
+	WR2(C(Q_SIZE), 2, 16);
+	WR2(C(Q_DESCLO), 8, DESC);
+	WR2(C(Q_AVAILLO), 8, AVAIL);
+	WR2(C(Q_USEDLO), 8, USED);
+	WR2(C(Q_ENABLE), 2, 1);
+	WR2(C(STATUS), 1, 15);
+#undef WR2
+	uint64_t one = 1;
+	CHECK_EQ(write(e1->fd, &one, sizeof(one)), (long)sizeof(one));
+	CHECK_EQ(event_loop_run_once(loop, 1000), 1);
+	CHECK_EQ(f->notifies[1], 1);
+	CHECK_EQ(f->notifies[0], 0);
+
+	unsigned calls = nioev_calls;
+	virtio_pci_destroy(vp);
+	CHECK(nioev_calls > calls);          /* unmapping deassigned them */
+	CHECK(ioev_at(0xd0000000 + VIRTIO_PCI_NOTIFY_OFF + 4) == NULL);
+	pci_host_destroy(&h2);
+	event_loop_destroy(loop);
+	bus_destroy(&p2);
+	bus_destroy(&m2);
+	free(f);
+}
 
 int main(void)
 {
@@ -357,6 +472,8 @@ int main(void)
 
 	virtio_pci_destroy(vp);
 	CHECK_EQ(cfg_read(0, 4), 0xffffffffu);
+	memset(ram, 0, RAM_SIZE);
+	test_ioeventfd();
 	pci_host_destroy(&host);
 	bus_destroy(&pio);
 	bus_destroy(&mmio);
