@@ -311,6 +311,12 @@ uint32_t pci_config_read(struct pci_host *host, unsigned bus, unsigned devfn,
 
 	pthread_mutex_lock(&host->lock);
 	dev = lookup_dev(host, bus, devfn);
+	if (dev && dev->config_access) {
+		pthread_mutex_unlock(&host->lock);
+		if (dev->config_access(dev, off, size, &v, false))
+			return v;
+		pthread_mutex_lock(&host->lock);
+	}
 	if (!dev)
 		v = size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 	else
@@ -331,6 +337,12 @@ void pci_config_write(struct pci_host *host, unsigned bus, unsigned devfn,
 
 	pthread_mutex_lock(&host->lock);
 	dev = lookup_dev(host, bus, devfn);
+	if (dev && dev->config_access) {
+		pthread_mutex_unlock(&host->lock);
+		if (dev->config_access(dev, off, size, &value, true))
+			return;
+		pthread_mutex_lock(&host->lock);
+	}
 	if (!dev || off >= PCI_CONFIG_SIZE) {
 		pthread_mutex_unlock(&host->lock);
 		return;

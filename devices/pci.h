@@ -94,6 +94,11 @@ struct pci_device {
 	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t addr);
 	/* Optional: after a config write landed at [off, off+size). */
 	void (*config_written)(struct pci_device *dev, uint32_t off, unsigned size);
+	/* Optional: claims config accesses with side effects (virtio's PCI_CFG
+	 * window). Called WITHOUT the host lock before the normal path; return
+	 * true when handled (*val filled for reads). */
+	bool (*config_access)(struct pci_device *dev, uint32_t off, unsigned size,
+			      uint32_t *val, bool is_write);
 	void *opaque;
 
 	/* Owned by pci.c. */

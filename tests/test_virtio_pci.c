@@ -287,15 +287,16 @@ int main(void)
 		unsigned id = cfg_read(p, 1);
 		if (id == PCI_CAP_ID_VNDR) {
 			unsigned type = cfg_read(p + 3, 1);
-			CHECK_EQ(cfg_read(p + 4, 1), VIRTIO_PCI_BAR);
 			if (type < 6) {
 				seen[type]++;
-				off_of[type] = cfg_read(p + 8, 4);
+				off_of[type] = type == VIRTIO_PCI_CAP_PCI_CFG ? p : cfg_read(p + 8, 4);
 			}
 			if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
 				CHECK_EQ(cfg_read(p + 2, 1), 20);
 				mult = cfg_read(p + 16, 4);
 			}
+			else if (type != VIRTIO_PCI_CAP_PCI_CFG)
+				CHECK_EQ(cfg_read(p + 4, 1), VIRTIO_PCI_BAR);
 		} else if (id == PCI_CAP_ID_MSIX) {
 			msix = p;
 		}
@@ -308,7 +309,28 @@ int main(void)
 	CHECK_EQ(mult, 4);
 	CHECK_EQ(off_of[VIRTIO_PCI_CAP_COMMON_CFG], VIRTIO_PCI_COMMON_OFF);
 	CHECK_EQ(off_of[VIRTIO_PCI_CAP_ISR_CFG], VIRTIO_PCI_ISR_OFF);
+	CHECK_EQ(seen[VIRTIO_PCI_CAP_PCI_CFG], 1);
 	CHECK(msix != 0);
+
+	/* PCI_CFG window: BAR accesses through config space (4.1.4.9). */
+	unsigned pc = off_of[VIRTIO_PCI_CAP_PCI_CFG];
+	cfg_write(pc + 4, 1, VIRTIO_PCI_BAR);
+	cfg_write(pc + 8, 4, C(NUMQ));
+	cfg_write(pc + 12, 4, 2);
+	CHECK_EQ(cfg_read(pc + 8, 4), C(NUMQ));
+	CHECK_EQ(cfg_read(pc + 16, 2), 2);                     /* num_queues */
+	cfg_write(pc + 8, 4, C(STATUS));
+	cfg_write(pc + 12, 4, 1);
+	cfg_write(pc + 16, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	CHECK_EQ(rd(C(STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE);
+	CHECK_EQ(cfg_read(pc + 16, 1), VIRTIO_STATUS_ACKNOWLEDGE);
+	cfg_write(pc + 12, 4, 2);                               /* length != access size */
+	cfg_write(pc + 16, 1, 0);                               /* plain bytes, no effect */
+	CHECK_EQ(rd(C(STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE);
+	cfg_write(pc + 8, 4, VIRTIO_PCI_BAR_SIZE);              /* out of the BAR */
+	cfg_write(pc + 12, 4, 4);
+	cfg_write(pc + 16, 4, 0);
+	CHECK_EQ(rd(C(STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE);
 	CHECK_EQ(cfg_read(msix + 2, 2) & 0x7ff, 2);           /* 3 vectors */
 
 	/* Reset and status. */

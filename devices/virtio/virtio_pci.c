@@ -40,6 +40,7 @@ struct virtio_pci {
 	uint16_t queue_select;
 	struct vp_queue q[VIRTIO_MAX_QUEUES];
 	struct vp_notifier notifier[VIRTIO_MAX_QUEUES];
+	uint8_t pcicfg_cap;          /* config offset of the PCI_CFG capability */
 	bool use_ioeventfd;
 	uint64_t notify_base;        /* guest address of the notify area, or PCI_BAR_UNMAPPED */
 };
@@ -438,6 +439,36 @@ static void vp_bar_moved(struct pci_device *pci, unsigned bar, uint64_t addr)
 	vp->notify_base = addr == PCI_BAR_UNMAPPED ? PCI_BAR_UNMAPPED : addr + VIRTIO_PCI_NOTIFY_OFF;
 }
 
+/* --- PCI_CFG access window (4.1.4.9) ----------------------------------- */
+
+/* Accesses to pci_cfg_data go to the BAR at cap.offset, cap.length bytes.
+ * Runs without the host lock, so the BAR handlers may take theirs. */
+static bool vp_config_access(struct pci_device *pci, uint32_t off, unsigned size,
+			     uint32_t *val, bool is_write)
+{
+	struct virtio_pci *vp = pci->opaque;
+	unsigned data = vp->pcicfg_cap + 16;
+	uint32_t boff, blen;
+	uint8_t bar;
+
+	if (!vp->pcicfg_cap || off < data || off >= data + 4)
+		return false;
+	bar = pci->config[vp->pcicfg_cap + 4];
+	memcpy(&boff, &pci->config[vp->pcicfg_cap + 8], 4);
+	memcpy(&blen, &pci->config[vp->pcicfg_cap + 12], 4);
+	if (off != data || size != blen || bar != VIRTIO_PCI_BAR ||
+	    (blen != 1 && blen != 2 && blen != 4) || boff % blen ||
+	    boff + blen > VIRTIO_PCI_BAR_SIZE) {
+		/* Not a well-formed window access: plain config bytes. */
+		return false;
+	}
+	if (is_write)
+		bar_write(vp, boff, blen, *val);
+	else
+		*val = (uint32_t)bar_read(vp, boff, blen);
+	return true;
+}
+
 /* --- Creation ----------------------------------------------------------- */
 
 static int add_vcap(struct pci_device *pci, uint8_t type, uint32_t offset, uint32_t length, int notify)
@@ -549,6 +580,19 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_host *pci, int slot,
 	    (vdev->config_size &&
 	     (rc = add_vcap(&vp->pci, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF, 0x1000, 0)) < 0))
 		goto err_fds;
+	{
+		/* virtio_pci_cfg_cap: bar, offset, length and data are the driver's. */
+		uint8_t cap[20] = { PCI_CAP_ID_VNDR, 0, 20, VIRTIO_PCI_CAP_PCI_CFG, 0 };
+		uint8_t wm[20] = { 0 };
+
+		wm[4] = 0xff;
+		memset(&wm[8], 0xff, 12);
+		rc = pci_add_capability(&vp->pci, cap, wm, sizeof(cap));
+		if (rc < 0)
+			goto err_fds;
+		vp->pcicfg_cap = rc;
+	}
+	vp->pci.config_access = vp_config_access;
 	rc = pci_register_device(pci, &vp->pci, slot);
 	if (rc)
 		goto err_fds;
