@@ -187,6 +187,13 @@ static void test_device(void)
 	CHECK_EQ(PARSE(&c, err, "-device", "e1000"), -EINVAL);
 	CHECK_STR(err, "-device: unknown device 'e1000'");
 	CHECK_EQ(PARSE(&c, err, "-device", "isa-debug-exitX"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-rng-pci", "-device", "virtio-rng-pci,disable-legacy=on,id=r1"), 0);
+	CHECK_EQ(c.virtio_rng, 2);
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-rng-pci,disable-legacy=off"), -EINVAL);
+	CHECK_STR(err, "-device: unsupported property 'disable-legacy=off'");
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-rng-pci", "-device", "virtio-rng-pci", "-device", "virtio-rng-pci",
+		       "-device", "virtio-rng-pci", "-device", "virtio-rng-pci"), -EINVAL);
+	CHECK_STR(err, "-device: at most 4 virtio-rng-pci devices");
 }
 
 static void test_unknown(void)

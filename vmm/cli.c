@@ -311,12 +311,40 @@ static int dev_debug_exit(struct vmm_config *cfg, const char *opt, const char *a
 	return for_each_prop(cfg, opt, arg, NULL, debug_exit_prop, err, errlen);
 }
 
+/* Properties every virtio-pci device accepts: QEMU's transport switches
+ * (we are modern-only, so legacy must be off or absent) and id/addr/bus. */
+static int virtio_pci_prop(struct vmm_config *cfg, const char *opt, const char *key,
+			   const char *val, char *err, size_t errlen)
+{
+	if (!val)
+		return strncmp(key, "virtio-", 7) == 0 ? 0 :
+		       fail(err, errlen, "%s: unknown property '%s'", opt, key);
+	if (strcmp(key, "disable-legacy") == 0 && (strcmp(val, "on") == 0 || strcmp(val, "auto") == 0))
+		return 0;
+	if (strcmp(key, "disable-modern") == 0 && strcmp(val, "off") == 0)
+		return 0;
+	if (strcmp(key, "id") == 0 || strcmp(key, "bus") == 0 || strcmp(key, "addr") == 0)
+		return 0;
+	return fail(err, errlen, "%s: unsupported property '%s=%s'", opt, key, val);
+}
+
+static int dev_virtio_rng(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (cfg->virtio_rng >= CLI_MAX_VIRTIO_RNG)
+		return fail(err, errlen, "%s: at most %d virtio-rng-pci devices", opt, CLI_MAX_VIRTIO_RNG);
+	int ret = for_each_prop(cfg, opt, arg, NULL, virtio_pci_prop, err, errlen);
+	if (ret == 0)
+		cfg->virtio_rng++;
+	return ret;
+}
+
 /* -device DRIVER[,props]: one row per driver. */
 static const struct {
 	const char *driver;
 	opt_fn fn;     /* gets the whole argument, driver name included */
 } devices[] = {
 	{ "isa-debug-exit", dev_debug_exit },
+	{ "virtio-rng-pci", dev_virtio_rng },
 };
 
 static int opt_device(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
@@ -347,7 +375,7 @@ static const struct cli_option {
 	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
 	{ "display", 1, opt_display, "-display none       accepted (no display)" },
 	{ "no-reboot", 0, flag_no_reboot, "-no-reboot          exit (status 0) instead of resetting" },
-	{ "device", 1, opt_device, "-device isa-debug-exit[,iobase=0xf4,iosize=4]" },
+	{ "device", 1, opt_device, "-device isa-debug-exit[,iobase=0xf4,iosize=4] | virtio-rng-pci" },
 	{ "machine", 1, opt_machine, "-machine TYPE       pc, q35 or microvm (accepted)" },
 	{ "M", 1, opt_machine, NULL },
 	{ "enable-kvm", 0, flag_ignore, "-enable-kvm         accepted (always KVM)" },

@@ -33,11 +33,13 @@ struct vmm_config {
 	int nographic, display_none, no_reboot;
 	int debug_exit;             /* -device isa-debug-exit given */
 	uint16_t debug_exit_iobase, debug_exit_iosize;
+	unsigned virtio_rng;        /* -device virtio-rng-pci count */
 	int help, version;          /* -h/-help/--help, -version */
 };
 
 #define CLI_DEFAULT_RAM (128ULL << 20)
 #define CLI_MAX_CPUS 64
+#define CLI_MAX_VIRTIO_RNG 4
 
 /* Parses argv[1..argc-1] into *cfg (which it initialises with defaults).
  * Returns 0, or -EINVAL with exactly one line (no "vmm: " prefix, no

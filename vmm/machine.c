@@ -21,6 +21,9 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/debug_exit.h"
+#include "devices/pci.h"
+#include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/rng.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -63,6 +66,10 @@ struct machine {
 	struct i8042 *i8042;
 	struct rtc *rtc;
 	struct debug_exit *debug_exit;
+	struct pci_host pci;
+	int have_pci;
+	struct virtio_rng *rng[CLI_MAX_VIRTIO_RNG];
+	struct virtio_pci *rng_pci[CLI_MAX_VIRTIO_RNG];
 	struct vcpu_env env;
 	struct vcpu vcpus[VCPU_MAX];
 	unsigned nvcpus;
@@ -103,6 +110,14 @@ static void on_signal(void *opaque, uint32_t events)
 		fprintf(stderr, "vmm: terminating on signal %u\n", si.ssi_signo);
 		machine_post(m, REQ_QUIT, 0);
 	}
+}
+
+/* PCI host hook: queue notifications become KVM ioeventfds. */
+static int pci_ioeventfd(void *opaque, int fd, uint64_t addr, unsigned len, bool is_mmio, bool deassign)
+{
+	struct kvm *kvm = opaque;
+	return deassign ? kvm_ioeventfd_deassign(kvm, fd, addr, len, !is_mmio, 0, 0)
+			: kvm_ioeventfd_assign(kvm, fd, addr, len, !is_mmio, 0, 0);
 }
 
 static size_t serial_rx(void *opaque, const uint8_t *buf, size_t len)
@@ -193,6 +208,23 @@ static int machine_bring_up(struct machine *m)
 		}
 	}
 
+	/* PCI host bridge (conf1 + ECAM) and the PCI functions on it. */
+	struct pci_host_hooks hooks = { .ioeventfd_assign = pci_ioeventfd, .opaque = &m->kvm };
+	ret = pci_host_init(&m->pci, &m->pio, &m->mmio, &m->irq, &hooks);
+	if (ret < 0)
+		goto device_failed;
+	m->have_pci = 1;
+	for (unsigned i = 0; i < cfg->virtio_rng; i++) {
+		ret = virtio_rng_create(&m->rng[i]);
+		if (ret == 0)
+			ret = virtio_pci_create(&m->rng_pci[i], &m->pci, -1, virtio_rng_device(m->rng[i]),
+						&m->mem, m->loop);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -device virtio-rng-pci: %s\n", strerror(-ret));
+			return ret;
+		}
+	}
+
 	/* 5. The boot image: kernel/firmware, initrd, command line, tables. */
 	struct boot_config bc = {
 		.kernel = cfg->kernel,
@@ -200,7 +232,7 @@ static int machine_bring_up(struct machine *m)
 		.cmdline = cfg->append,
 		.firmware = cfg->bios,
 		.ncpus = cfg->ncpus,
-		.pci = 0,
+		.pci = 1,
 	};
 	struct boot_cpu_state boot_cpu;
 	const char *failed = NULL;
@@ -266,6 +298,17 @@ static void machine_tear_down(struct machine *m)
 		vcpu_destroy(&m->vcpus[i]);
 	m->nvcpus = 0;
 	chardev_set_receiver(m->chardev, NULL, NULL);
+	for (unsigned i = 0; i < CLI_MAX_VIRTIO_RNG; i++) {
+		if (m->rng_pci[i])
+			virtio_pci_destroy(m->rng_pci[i]);
+		if (m->rng[i])
+			virtio_rng_destroy(m->rng[i]);
+		m->rng_pci[i] = NULL;
+		m->rng[i] = NULL;
+	}
+	if (m->have_pci)
+		pci_host_destroy(&m->pci);
+	m->have_pci = 0;
 	if (m->debug_exit)
 		debug_exit_destroy(m->debug_exit);
 	if (m->rtc)
