@@ -120,6 +120,23 @@ static int pci_ioeventfd(void *opaque, int fd, uint64_t addr, unsigned len, bool
 			: kvm_ioeventfd_assign(kvm, fd, addr, len, !is_mmio, 0, 0);
 }
 
+/* Reset Control Register at 0xcf9 (Intel ICH9 datasheet 13.7.5; the FADT's
+ * RESET_REG): writing RST_CPU (bit 2) resets the system. The PCI host owns
+ * the port (it shares the conf1 address dword) and forwards it here. */
+static uint64_t cf9_read(void *opaque, uint64_t off, unsigned size)
+{
+	return 0;
+}
+
+static void cf9_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
+{
+	struct machine *m = opaque;
+	if (value & 0x04)
+		m->ctl.reset(m->ctl.opaque);
+}
+
+static const struct bus_ops cf9_ops = { cf9_read, cf9_write };
+
 static size_t serial_rx(void *opaque, const uint8_t *buf, size_t len)
 {
 	return serial_receive(opaque, buf, len);
@@ -214,6 +231,7 @@ static int machine_bring_up(struct machine *m)
 	if (ret < 0)
 		goto device_failed;
 	m->have_pci = 1;
+	pci_host_set_cf9_handler(&m->pci, &cf9_ops, m);
 	for (unsigned i = 0; i < cfg->virtio_rng; i++) {
 		ret = virtio_rng_create(&m->rng[i]);
 		if (ret == 0)
