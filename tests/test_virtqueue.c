@@ -407,6 +407,78 @@ static void test_notify(void)
 	CHECK(virtq_should_notify(&q));
 }
 
+/* Random rings (deterministic xorshift): pop never crashes, never returns
+ * an iovec outside RAM, and either succeeds or fails with one VIRTQ_E_*. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint64_t rnd_addr(void)
+{
+	switch (rnd() % 6) {
+	case 0: return rnd();                                  /* anywhere */
+	case 1: return HOLE + rnd() % 0x100000;                /* hole */
+	case 2: return RAM_A_SIZE - rnd() % 64;                /* straddles */
+	case 3: return RAM_B + rnd() % RAM_B_SIZE;
+	default: return BUF + rnd() % 0x40000;                 /* plausible */
+	}
+}
+
+static void test_random_rings(void)
+{
+	unsigned ok = 0, failed = 0, bad_iov = 0;
+
+	for (unsigned iter = 0; iter < 20000; iter++) {
+		fresh(rnd() & 1 ? F_INDIRECT : 0);
+		for (unsigned i = 0; i < QSIZE; i++) {
+			uint16_t flags = rnd() & 7;
+			uint32_t len = rnd() % 4 == 0 ? (uint32_t)rnd() : (uint32_t)(rnd() % 256);
+			if (flags & VIRTQ_DESC_F_INDIRECT && rnd() & 1) {
+				len = 16 * (1 + rnd() % (QSIZE + 1));
+				set_desc(i, 0x8000 + 0x100 * (rnd() % 8), len, flags, rnd() % (QSIZE + 2));
+			} else {
+				set_desc(i, rnd_addr(), len, flags, rnd() % (QSIZE + 2));
+			}
+		}
+		/* Indirect tables at 0x8000..0x8800 with random contents. */
+		for (unsigned i = 0; i < 0x800 / 16; i++) {
+			uint16_t flags = rnd() & 7;
+			set_desc_at(0x8000, i, rnd_addr(), (uint32_t)(rnd() % 512), flags, rnd() % 20);
+		}
+		unsigned n = 1 + rnd() % 4;
+		for (unsigned i = 0; i < n; i++)
+			make_avail(rnd() % (QSIZE + 1));
+		if (rnd() % 16 == 0)
+			wr16(AVAIL + 2, (uint16_t)rnd());
+		int rc;
+		while ((rc = virtq_pop(&q, &elem)) == 1) {
+			ok++;
+			for (unsigned i = 0; i < elem.out_num + elem.in_num; i++) {
+				uint8_t *p = elem.iov[i].iov_base;
+				size_t l = elem.iov[i].iov_len;
+				bool in_a = p >= ram_a && p + l <= ram_a + RAM_A_SIZE;
+				bool in_b = p >= ram_b && p + l <= ram_b + RAM_B_SIZE;
+				if (!in_a && !in_b)
+					bad_iov++;
+				else
+					p[l - 1] ^= 0;   /* ASan: the bytes are addressable */
+			}
+			virtq_push(&q, elem.head, 0);
+		}
+		if (rc < 0)
+			failed++;
+		CHECK(rc <= 0 && rc >= VIRTQ_E_USED_ID);
+	}
+	CHECK_EQ(bad_iov, 0);
+	CHECK(ok > 100);
+	CHECK(failed > 100);
+}
+
 int main(void)
 {
 	ram_a = aligned_alloc(4096, RAM_A_SIZE);
@@ -424,6 +496,7 @@ int main(void)
 	test_indirect();
 	test_avail_jump();
 	test_notify();
+	test_random_rings();
 
 	guest_memory_destroy(&mem);
 	free(ram_a);
