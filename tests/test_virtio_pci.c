@@ -3,6 +3,7 @@
  * capabilities, reset, feature negotiation, queue setup, notify, MSI-X and
  * INTx/ISR interrupts, NEEDS_RESET after a malformed chain. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -238,6 +239,63 @@ static void test_ioeventfd(void)
 	event_loop_destroy(loop);
 	bus_destroy(&p2);
 	bus_destroy(&m2);
+	free(f);
+}
+
+/* Reset waits for a notify in progress on another thread, and the device's
+ * reset callback runs only after it returned. */
+static volatile int slow_in, slow_order_ok = -1, slow_resets;
+static void slow_notify(struct virtio_device *vdev, unsigned qidx)
+{
+	slow_in = 1;
+	usleep(50000);
+	slow_in = 0;
+}
+static void slow_reset(struct virtio_device *vdev)
+{
+	if (slow_order_ok == -1 || slow_order_ok == 1)
+		slow_order_ok = !slow_in;
+	slow_resets++;
+}
+static const struct virtio_device_ops slow_ops = { .queue_notify = slow_notify, .reset = slow_reset };
+
+static void *kicker(void *arg)
+{
+	uint16_t q0 = 0;
+	bus_write(&mmio, bar + VIRTIO_PCI_NOTIFY_OFF, &q0, 2);
+	return arg;
+}
+
+static void test_reset_waits_for_kick(void)
+{
+	struct fakedev *f = calloc(1, sizeof(*f));
+	struct virtio_pci *vp;
+	pthread_t t;
+
+	f->vdev.name = "slow";
+	f->vdev.device_id = VIRTIO_ID_RNG;
+	f->vdev.num_queues = 1;
+	f->vdev.queue_size_max = 16;
+	f->vdev.ops = &slow_ops;
+	f->vdev.opaque = f;
+	CHECK_EQ(virtio_pci_create(&vp, &host, -1, &f->vdev, &mem, NULL), 0);
+	slot = virtio_pci_pci_device(vp)->slot;
+	bar = virtio_pci_pci_device(vp)->bar_addr[VIRTIO_PCI_BAR];
+	negotiate(1ULL << VIRTIO_F_VERSION_1);
+	setup_queue0(VIRTIO_PCI_NO_VECTOR);
+	set_status(status() | VIRTIO_STATUS_DRIVER_OK);
+	slow_order_ok = -1;
+	slow_resets = 0;
+	CHECK_EQ(pthread_create(&t, NULL, kicker, NULL), 0);
+	for (int i = 0; i < 1000 && !slow_in; i++)
+		usleep(1000);
+	CHECK(slow_in);
+	set_status(0);                 /* must wait for the kick */
+	CHECK(!slow_in);
+	CHECK_EQ(slow_resets, 1);
+	CHECK_EQ(slow_order_ok, 1);
+	pthread_join(t, NULL);
+	virtio_pci_destroy(vp);
 	free(f);
 }
 
@@ -494,6 +552,8 @@ int main(void)
 
 	virtio_pci_destroy(vp);
 	CHECK_EQ(cfg_read(0, 4), 0xffffffffu);
+	memset(ram, 0, RAM_SIZE);
+	test_reset_waits_for_kick();
 	memset(ram, 0, RAM_SIZE);
 	test_ioeventfd();
 	pci_host_destroy(&host);

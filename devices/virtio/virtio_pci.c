@@ -30,6 +30,8 @@ struct virtio_pci {
 	struct virtio_device *vdev;
 	struct event_loop *loop;
 	pthread_mutex_t lock;        /* everything below */
+	pthread_cond_t idle;         /* kicks dropped to 0 */
+	unsigned kicks;              /* queue_notify calls in progress */
 	uint64_t features;           /* offered */
 	uint32_t dfselect, gfselect;
 	uint64_t driver_features;
@@ -150,6 +152,14 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 	uint8_t old;
 
 	if (val == 0) {
+		/* Refuse new kicks, let running ones finish (the wait drops the
+		 * lock, so their completions can still interrupt), then reset the
+		 * device and only then the rings it was walking. */
+		pthread_mutex_lock(&vp->lock);
+		vp->status = 0;
+		while (vp->kicks)
+			pthread_cond_wait(&vp->idle, &vp->lock);
+		pthread_mutex_unlock(&vp->lock);
 		if (vdev->ops->reset)
 			vdev->ops->reset(vdev);
 		pthread_mutex_lock(&vp->lock);
@@ -340,10 +350,19 @@ static void queue_kick(struct virtio_pci *vp, unsigned qidx)
 
 	pthread_mutex_lock(&vp->lock);
 	ok = qidx < vdev->num_queues && (vp->status & VIRTIO_STATUS_DRIVER_OK) &&
-	     !(vp->status & VIRTIO_STATUS_NEEDS_RESET) && vp->q[qidx].enabled;
+	     !(vp->status & VIRTIO_STATUS_NEEDS_RESET) && vp->q[qidx].enabled &&
+	     vdev->ops->queue_notify;
+	if (ok)
+		vp->kicks++;
 	pthread_mutex_unlock(&vp->lock);
-	if (ok && vdev->ops->queue_notify)
-		vdev->ops->queue_notify(vdev, qidx);
+	if (!ok)
+		return;
+	/* Unlocked: the device completes requests, which takes vp->lock. */
+	vdev->ops->queue_notify(vdev, qidx);
+	pthread_mutex_lock(&vp->lock);
+	if (--vp->kicks == 0)
+		pthread_cond_broadcast(&vp->idle);
+	pthread_mutex_unlock(&vp->lock);
 }
 
 static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
@@ -526,6 +545,12 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_host *pci, int slot,
 		free(vp);
 		return rc;
 	}
+	rc = -pthread_cond_init(&vp->idle, NULL);
+	if (rc) {
+		pthread_mutex_destroy(&vp->lock);
+		free(vp);
+		return rc;
+	}
 	vp->vdev = vdev;
 	vp->notify_base = PCI_BAR_UNMAPPED;
 	vp->features = vdev->device_features | 1ULL << VIRTIO_F_VERSION_1 |
@@ -603,6 +628,7 @@ err_fds:
 err:
 	vdev->transport = NULL;
 	vdev->transport_opaque = NULL;
+	pthread_cond_destroy(&vp->idle);
 	pthread_mutex_destroy(&vp->lock);
 	free(vp);
 	return rc;
@@ -612,12 +638,12 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	if (!vp)
 		return;
-	if (vp->vdev->ops->reset)
-		vp->vdev->ops->reset(vp->vdev);
+	status_write(vp, 0);               /* quiesce kicks, reset the device */
 	pci_unregister_device(&vp->pci);   /* unmaps the BAR: deassigns ioeventfds */
 	close_notifiers(vp, vp->vdev->num_queues);
 	vp->vdev->transport = NULL;
 	vp->vdev->transport_opaque = NULL;
+	pthread_cond_destroy(&vp->idle);
 	pthread_mutex_destroy(&vp->lock);
 	free(vp);
 }
