@@ -63,15 +63,13 @@ static void set_msrs(struct vcpu *v)
 	};
 	/* One at a time: a host that refuses one MSR must not cost the others. */
 	for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
-		} m;
-		memset(&m, 0, sizeof(m));
-		m.hdr.nmsrs = 1;
-		m.e.index = msrs[i].index;
-		m.e.data = msrs[i].data;
-		(void)ioctl(v->fd, KVM_SET_MSRS, &m);
+		uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+		memset(buf, 0, sizeof(buf));
+		struct kvm_msrs *m = (struct kvm_msrs *)buf;
+		m->nmsrs = 1;
+		m->entries[0].index = msrs[i].index;
+		m->entries[0].data = msrs[i].data;
+		(void)ioctl(v->fd, KVM_SET_MSRS, m);
 	}
 }
 
