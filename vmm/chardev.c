@@ -201,6 +201,7 @@ static void process_input(struct chardev *c, const uint8_t *buf, size_t len)
 		if (c->escape) {
 			c->escape = 0;
 			if (b == 'x' || b == 'X') {
+				flush_pending(c);
 				if (c->quit)
 					c->quit(c->quit_opaque);
 				return;
