@@ -1,7 +1,10 @@
 /* CPU models, topology and paravirtual leaves over a plain CPUID array; see
  * cpuid.h. The baseline model exists because hosts whose guest kernel mode is
  * emulated fail on newer instructions a kernel picks from CPUID
- * (shared/HOST-KVM.md); bit positions per Intel SDM vol. 2A table 3-8/3-10. */
+ * (shared/HOST-KVM.md); bit positions per Intel SDM vol. 2A table 3-8/3-10.
+ * Measured on the PVM build hosts: KVM_SET_CPUID2 only controls the bits that
+ * KVM_GET_SUPPORTED_CPUID reports there; the others (SSE4.x, AVX2, BMI, ...)
+ * reach the guest from the host CPU, so the baseline cannot hide them there. */
 #include "vmm/cpuid.h"
 
 #include <errno.h>
