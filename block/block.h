@@ -92,6 +92,15 @@ const struct block_driver *block_find_driver(const char *format);
 /* Text for a negative code from block_open or a driver (falls back to strerror). */
 const char *block_strerror(int err);
 
+/* Block-layer codes (below -4095, never an errno). */
+enum {
+	BLOCK_E_NO_DIRECT = -4200,      /* cache=none: the file system refuses O_DIRECT */
+};
+/* block_strerror() also asks `const char *qcow2_strerror(int err)` when the
+ * qcow2 driver defines it (NULL for codes it does not own). */
+/* "io_uring" or "threads": which back-end the engine runs on. */
+const char *block_engine_name(struct block_engine *eng);
+
 /* Asynchronous requests: range-checked against bs->size (-EINVAL past the end). */
 int block_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
 		 block_done_fn done, void *opaque);

@@ -1,0 +1,245 @@
+/* The block I/O engine front end: request objects, the ready list of
+ * completions, the eventfd that makes them visible to epoll, and poll().
+ * Callbacks run only from block_engine_poll(), never from a submit call. */
+#include "block/engine.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int block_engine_create(struct block_engine **out, unsigned queue_depth, int force_threads)
+{
+	struct block_engine *eng;
+	int ret;
+
+	if (queue_depth == 0 || queue_depth > 4096)
+		return -EINVAL;
+	eng = calloc(1, sizeof(*eng));
+	if (!eng)
+		return -ENOMEM;
+	eng->queue_depth = queue_depth;
+	eng->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (eng->efd < 0) {
+		ret = -errno;
+		free(eng);
+		return ret;
+	}
+	if (pthread_mutex_init(&eng->lock, NULL)) {
+		close(eng->efd);
+		free(eng);
+		return -ENOMEM;
+	}
+	ret = -ENOSYS;
+	if (!force_threads)
+		ret = engine_uring_init(eng);
+	if (ret < 0)
+		ret = engine_threads_init(eng);
+	if (ret < 0) {
+		pthread_mutex_destroy(&eng->lock);
+		close(eng->efd);
+		free(eng);
+		return ret;
+	}
+	*out = eng;
+	return 0;
+}
+
+static void req_free(struct engine_req *r)
+{
+	free(r->iov_alloc);
+	free(r);
+}
+
+void block_engine_destroy(struct block_engine *eng)
+{
+	struct engine_req *r, *next;
+
+	if (!eng)
+		return;
+	/* Requests still in flight finish their host I/O; their callbacks
+	 * are dropped (the owner is going away). */
+	eng->ops->destroy(eng);
+	for (r = eng->ready_head; r; r = next) {
+		next = r->next;
+		req_free(r);
+	}
+	pthread_mutex_destroy(&eng->lock);
+	close(eng->efd);
+	free(eng);
+}
+
+int block_engine_fd(struct block_engine *eng)
+{
+	return eng->efd;
+}
+
+const char *block_engine_name(struct block_engine *eng)
+{
+	return eng->ops->name;
+}
+
+void engine_signal(struct block_engine *eng)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is saturated: it is readable anyway. */
+	if (write(eng->efd, &one, sizeof(one)) < 0) {
+	}
+}
+
+void engine_finish_locked(struct block_engine *eng, struct engine_req *r)
+{
+	r->next = NULL;
+	if (eng->ready_tail)
+		eng->ready_tail->next = r;
+	else
+		eng->ready_head = r;
+	eng->ready_tail = r;
+	eng->outstanding--;
+}
+
+size_t engine_req_advance(struct engine_req *r, size_t n)
+{
+	size_t left = 0;
+
+	r->off += n;
+	while (r->iovcnt > 0 && n >= r->iov[0].iov_len) {
+		n -= r->iov[0].iov_len;
+		r->iov++;
+		r->iovcnt--;
+	}
+	if (r->iovcnt > 0) {
+		r->iov[0].iov_base = (char *)r->iov[0].iov_base + n;
+		r->iov[0].iov_len -= n;
+	}
+	for (int i = 0; i < r->iovcnt; i++)
+		left += r->iov[i].iov_len;
+	return left;
+}
+
+void engine_req_zero_rest(struct engine_req *r)
+{
+	for (int i = 0; i < r->iovcnt; i++)
+		memset(r->iov[i].iov_base, 0, r->iov[i].iov_len);
+	r->iovcnt = 0;
+}
+
+int engine_busy(struct block_engine *eng)
+{
+	int busy;
+
+	pthread_mutex_lock(&eng->lock);
+	busy = eng->outstanding > 0 || eng->ready_head != NULL;
+	pthread_mutex_unlock(&eng->lock);
+	return busy;
+}
+
+static int submit(struct block_engine *eng, enum engine_op op, int fd, uint64_t off,
+		  const struct iovec *iov, int iovcnt, block_done_fn done, void *opaque, int ret)
+{
+	struct engine_req *r;
+
+	if (!done || iovcnt < 0 || iovcnt > ENGINE_MAX_IOV || (iovcnt && !iov))
+		return -EINVAL;
+	if ((op == ENGINE_READ || op == ENGINE_WRITE) && off > INT64_MAX)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->op = op;
+	r->fd = fd;
+	r->off = off;
+	r->done = done;
+	r->opaque = opaque;
+	r->ret = ret;
+	r->iov = r->iov_inline;
+	if (iovcnt > ENGINE_INLINE_IOV) {
+		r->iov_alloc = malloc(sizeof(*iov) * (size_t)iovcnt);
+		if (!r->iov_alloc) {
+			free(r);
+			return -ENOMEM;
+		}
+		r->iov = r->iov_alloc;
+	}
+	/* Zero-length buffers are dropped: they would look like EOF. */
+	for (int i = 0; i < iovcnt; i++)
+		if (iov[i].iov_len)
+			r->iov[r->iovcnt++] = iov[i];
+
+	pthread_mutex_lock(&eng->lock);
+	eng->outstanding++;
+	if (op == ENGINE_NOP || ((op == ENGINE_READ || op == ENGINE_WRITE) && r->iovcnt == 0)) {
+		engine_finish_locked(eng, r);
+		pthread_mutex_unlock(&eng->lock);
+		engine_signal(eng);
+		return 0;
+	}
+	eng->ops->submit(eng, r);
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+int block_engine_preadv(struct block_engine *eng, int fd, uint64_t off, const struct iovec *iov,
+			int iovcnt, block_done_fn done, void *opaque)
+{
+	return submit(eng, ENGINE_READ, fd, off, iov, iovcnt, done, opaque, 0);
+}
+
+int block_engine_pwritev(struct block_engine *eng, int fd, uint64_t off, const struct iovec *iov,
+			 int iovcnt, block_done_fn done, void *opaque)
+{
+	return submit(eng, ENGINE_WRITE, fd, off, iov, iovcnt, done, opaque, 0);
+}
+
+int block_engine_fsync(struct block_engine *eng, int fd, block_done_fn done, void *opaque)
+{
+	return submit(eng, ENGINE_FSYNC, fd, 0, NULL, 0, done, opaque, 0);
+}
+
+int block_engine_complete(struct block_engine *eng, block_done_fn done, void *opaque, int ret)
+{
+	if (ret > 0)
+		return -EINVAL;
+	return submit(eng, ENGINE_NOP, -1, 0, NULL, 0, done, opaque, ret);
+}
+
+int block_engine_poll(struct block_engine *eng, int wait)
+{
+	for (;;) {
+		struct engine_req *list, *r;
+		uint64_t cnt;
+		int n = 0, busy;
+
+		/* Drain the eventfd before reaping, so a completion that lands
+		 * after the reap leaves it readable. */
+		if (read(eng->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+			return -errno;
+		pthread_mutex_lock(&eng->lock);
+		eng->ops->reap(eng);
+		list = eng->ready_head;
+		eng->ready_head = eng->ready_tail = NULL;
+		busy = eng->outstanding > 0;
+		pthread_mutex_unlock(&eng->lock);
+
+		while ((r = list)) {
+			block_done_fn done = r->done;
+			void *opaque = r->opaque;
+			int ret = r->ret;
+
+			list = r->next;
+			req_free(r);
+			done(opaque, ret);
+			n++;
+		}
+		if (n || !wait || !busy)
+			return n;
+		/* A bounded wait: a back-end that had to retry a submission
+		 * later (EAGAIN) gets its turn in reap(). */
+		struct pollfd pfd = { .fd = eng->efd, .events = POLLIN };
+		if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
