@@ -281,7 +281,7 @@ static void test_direct(struct block_engine *eng)
 	struct block_open_opts opts = { .format = "raw", .cache_direct = 1 };
 	char *path = make_file("direct.img", DISK_SIZE, NULL, 0);
 	struct block_dev *bs;
-	uint8_t *w, *r, *odd;
+	uint8_t *w = NULL, *r = NULL, *odd;
 	int ret;
 
 	ret = block_open(&bs, path, &opts, eng, NULL);

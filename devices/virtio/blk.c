@@ -370,8 +370,9 @@ int virtio_blk_create(struct virtio_blk **out, struct block_dev *bs, const struc
 	}
 	blk->bs = bs;
 	blk->read_only = opts->read_only || bs->read_only;
+	/* 5.2.6: 20 bytes, NUL-terminated only when shorter. */
 	if (opts->serial)
-		strncpy(blk->serial, opts->serial, sizeof(blk->serial));
+		memcpy(blk->serial, opts->serial, strnlen(opts->serial, sizeof(blk->serial)));
 
 	blk->cfg.capacity = bs->size / BLK_SECTOR;
 	blk->cfg.seg_max = qsize - 2;    /* as Linux expects without indirect tables */
