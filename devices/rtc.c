@@ -119,41 +119,60 @@ static uint8_t rtc_time_reg(const struct rtc *r, unsigned idx, int64_t ns)
 	}
 }
 
-/* A guest write to a time/date register sets the clock: the new field
- * replaces the current one and the rest keeps running from there. */
+/* Broken-down time from the raw time registers; -1 if any field is out of
+ * range (the clock then keeps its old time rather than guess). */
+static int rtc_decode_regs(const struct rtc *r, struct tm *tm)
+{
+	int sec = from_reg(r, r->cmos[R_SEC]), min = from_reg(r, r->cmos[R_MIN]);
+	int hour = hour_from_reg(r, r->cmos[R_HOUR]), mday = from_reg(r, r->cmos[R_MDAY]);
+	int mon = from_reg(r, r->cmos[R_MON]), year = from_reg(r, r->cmos[R_YEAR]);
+	int cent = from_reg(r, r->cmos[R_CENTURY]);
+
+	if (sec > 59 || min > 59 || hour > 23 || mday < 1 || mday > 31 ||
+	    mon < 1 || mon > 12 || year > 99 || cent < 19 || cent > 99)
+		return -1;
+	*tm = (struct tm){ .tm_sec = sec, .tm_min = min, .tm_hour = hour, .tm_mday = mday,
+			   .tm_mon = mon - 1, .tm_year = cent * 100 + year - 1900 };
+	return 0;
+}
+
+/* While B.SET stops the clock, the time registers are plain storage (as on
+ * the chip): firmware writes them one by one, in any order, and the clock
+ * restarts from all of them together when SET is cleared. */
+static void rtc_stop(struct rtc *r)
+{
+	static const unsigned regs[] = { R_SEC, R_MIN, R_HOUR, R_WDAY, R_MDAY,
+					 R_MON, R_YEAR, R_CENTURY };
+	r->frozen_ns = rtc_now_ns(r);
+	for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		r->cmos[regs[i]] = rtc_time_reg(r, regs[i], r->frozen_ns);
+}
+
+static void rtc_restart(struct rtc *r)
+{
+	struct tm tm;
+	int64_t ns = r->frozen_ns;
+
+	if (rtc_decode_regs(r, &tm) == 0)
+		ns = (int64_t)timegm(&tm) * NSEC; /* the divider restarts at 0 */
+	r->offset_ns = ns - host_now_ns();
+	r->last_c_ns = ns;
+}
+
+/* A time register written while the clock runs: that field alone changes
+ * and the clock runs on from there (an invalid value leaves it alone). */
 static void rtc_set_time_reg(struct rtc *r, unsigned idx, uint8_t v)
 {
 	int64_t now = rtc_now_ns(r);
 	int64_t sub = now - floor_div(now, NSEC) * NSEC;
 	struct tm tm;
-	int x;
 
-	rtc_tm(now, &tm);
-	switch (idx) {
-	case R_SEC:  x = from_reg(r, v); if (x < 60) tm.tm_sec = x; break;
-	case R_MIN:  x = from_reg(r, v); if (x < 60) tm.tm_min = x; break;
-	case R_HOUR: x = hour_from_reg(r, v); if (x < 24) tm.tm_hour = x; break;
-	case R_WDAY: return; /* derived from the date */
-	case R_MDAY: x = from_reg(r, v); if (x >= 1 && x <= 31) tm.tm_mday = x; break;
-	case R_MON:  x = from_reg(r, v); if (x >= 1 && x <= 12) tm.tm_mon = x - 1; break;
-	case R_YEAR:
-		x = from_reg(r, v);
-		if (x < 100)
-			tm.tm_year = (tm.tm_year + 1900) / 100 * 100 + x - 1900;
-		break;
-	default: /* century */
-		x = from_reg(r, v);
-		if (x >= 19 && x <= 99)
-			tm.tm_year = x * 100 + (tm.tm_year + 1900) % 100 - 1900;
-		break;
-	}
-	tm.tm_isdst = 0;
-	int64_t t = (int64_t)timegm(&tm);
-	int64_t ns = t * NSEC + sub;
-	if (r->cmos[R_B] & B_SET)
-		r->frozen_ns = ns;
-	else
-		r->offset_ns = ns - host_now_ns();
+	if (idx == R_WDAY)
+		return; /* derived from the date */
+	rtc_stop(r);
+	r->cmos[idx] = v;
+	if (rtc_decode_regs(r, &tm) == 0)
+		r->offset_ns = (int64_t)timegm(&tm) * NSEC + sub - host_now_ns();
 }
 
 static int alarm_match(uint8_t alarm, uint8_t now)
@@ -215,6 +234,8 @@ static uint8_t rtc_read_reg(struct rtc *r, unsigned idx)
 	switch (idx) {
 	case R_SEC: case R_MIN: case R_HOUR: case R_WDAY: case R_MDAY:
 	case R_MON: case R_YEAR: case R_CENTURY:
+		if (r->cmos[R_B] & B_SET)
+			return r->cmos[idx];
 		return rtc_time_reg(r, idx, rtc_now_ns(r));
 	case R_A: {
 		uint8_t a = r->cmos[R_A] & ~A_UIP;
@@ -238,20 +259,24 @@ static void rtc_write_reg(struct rtc *r, unsigned idx, uint8_t v)
 	switch (idx) {
 	case R_SEC: case R_MIN: case R_HOUR: case R_WDAY: case R_MDAY:
 	case R_MON: case R_YEAR: case R_CENTURY:
-		rtc_set_time_reg(r, idx, v);
+		if (r->cmos[R_B] & B_SET)
+			r->cmos[idx] = v;
+		else
+			rtc_set_time_reg(r, idx, v);
 		break;
 	case R_A:
 		r->cmos[R_A] = v & ~A_UIP;
 		break;
 	case R_B:
 		if (!(r->cmos[R_B] & B_SET) && (v & B_SET)) {
-			r->frozen_ns = rtc_now_ns(r);
-			v &= ~B_UIE; /* data sheet: setting SET clears UIE */
+			rtc_stop(r);
+			r->cmos[R_B] = v & ~B_UIE; /* data sheet: setting SET clears UIE */
 		} else if ((r->cmos[R_B] & B_SET) && !(v & B_SET)) {
-			r->offset_ns = r->frozen_ns - host_now_ns();
-			r->last_c_ns = r->frozen_ns;
+			r->cmos[R_B] = v; /* decode in the format the guest just chose */
+			rtc_restart(r);
+		} else {
+			r->cmos[R_B] = v;
 		}
-		r->cmos[R_B] = v;
 		break;
 	case R_C:
 	case R_D:
