@@ -120,7 +120,8 @@ static uint8_t rtc_time_reg(const struct rtc *r, unsigned idx, int64_t ns)
 }
 
 /* Broken-down time from the raw time registers; -1 if any field is out of
- * range (the clock then keeps its old time rather than guess). */
+ * range (the clock then keeps its old time rather than guess). Years are
+ * 1900..2199, which keeps nanoseconds since 1970 within 64 bits. */
 static int rtc_decode_regs(const struct rtc *r, struct tm *tm)
 {
 	int sec = from_reg(r, r->cmos[R_SEC]), min = from_reg(r, r->cmos[R_MIN]);
@@ -129,7 +130,7 @@ static int rtc_decode_regs(const struct rtc *r, struct tm *tm)
 	int cent = from_reg(r, r->cmos[R_CENTURY]);
 
 	if (sec > 59 || min > 59 || hour > 23 || mday < 1 || mday > 31 ||
-	    mon < 1 || mon > 12 || year > 99 || cent < 19 || cent > 99)
+	    mon < 1 || mon > 12 || year > 99 || cent < 19 || cent > 21)
 		return -1;
 	*tm = (struct tm){ .tm_sec = sec, .tm_min = min, .tm_hour = hour, .tm_mday = mday,
 			   .tm_mon = mon - 1, .tm_year = cent * 100 + year - 1900 };
@@ -180,16 +181,17 @@ static int alarm_match(uint8_t alarm, uint8_t now)
 	return (alarm & 0xc0) == 0xc0 || alarm == now; /* 11xxxxxx: don't care */
 }
 
-/* Did an update cycle in (from, to] land on the alarm time? */
+/* Did an update cycle in (from, to] land on the alarm time? UTC has no
+ * DST, so the time of day is the epoch seconds modulo a day. */
 static int rtc_alarm_hit(const struct rtc *r, int64_t from_s, int64_t to_s)
 {
 	if (to_s - from_s >= 86400)
 		return 1; /* every alarm setting matches once a day */
 	for (int64_t s = from_s + 1; s <= to_s; s++) {
-		int64_t ns = s * NSEC;
-		if (alarm_match(r->cmos[R_SEC_ALARM], rtc_time_reg(r, R_SEC, ns)) &&
-		    alarm_match(r->cmos[R_MIN_ALARM], rtc_time_reg(r, R_MIN, ns)) &&
-		    alarm_match(r->cmos[R_HOUR_ALARM], rtc_time_reg(r, R_HOUR, ns)))
+		int64_t tod = s - floor_div(s, 86400) * 86400;
+		if (alarm_match(r->cmos[R_SEC_ALARM], to_reg(r, (int)(tod % 60))) &&
+		    alarm_match(r->cmos[R_MIN_ALARM], to_reg(r, (int)(tod / 60 % 60))) &&
+		    alarm_match(r->cmos[R_HOUR_ALARM], hour_to_reg(r, (int)(tod / 3600))))
 			return 1;
 	}
 	return 0;

@@ -107,14 +107,14 @@ static void test_set_time(void)
 	cmos_write(0x07, 0x31);
 	cmos_write(0x04, 0x23);
 	cmos_write(0x02, 0x59);
-	cmos_write(0x00, 0x58);
+	cmos_write(0x00, 0x10);
 	cmos_write(0x32, 0x19);
 	CHECK_EQ(cmos_read(0x0a) & 0x80, 0); /* no UIP while SET */
-	CHECK_EQ(cmos_read(0x00), 0x58);
-	cmos_write(0x0b, 0x02);          /* run from 1999-12-31 23:59:58 */
+	CHECK_EQ(cmos_read(0x00), 0x10);
+	cmos_write(0x0b, 0x02);          /* run from 1999-12-31 23:59:10 */
 	time_t t = read_clock(0, 0);
 	struct tm want = { .tm_year = 99, .tm_mon = 11, .tm_mday = 31,
-			   .tm_hour = 23, .tm_min = 59, .tm_sec = 58 };
+			   .tm_hour = 23, .tm_min = 59, .tm_sec = 10 };
 	time_t w = timegm(&want);
 	CHECK(t >= w && t <= w + 2);
 	CHECK_EQ(cmos_read(0x06), 6);    /* a Friday, derived not stored */
@@ -126,6 +126,13 @@ static void test_set_time(void)
 	cmos_write(0x0b, 0x02);
 	t = read_clock(0, 0);
 	CHECK(t >= w && t <= w + 3);
+	/* Years past what the clock can hold are refused, not overflowed. */
+	cmos_write(0x0b, 0x82);
+	cmos_write(0x32, 0x99);
+	cmos_write(0x0b, 0x02);
+	CHECK_EQ(cmos_read(0x32), 0x19);
+	cmos_write(0x32, 0x22);
+	CHECK_EQ(cmos_read(0x32), 0x19);
 	/* A field written while the clock runs changes just that field. */
 	cmos_write(0x02, 0x30);
 	CHECK_EQ(cmos_read(0x02), 0x30);
@@ -169,10 +176,14 @@ static void test_register_c(void)
 			cleared++;
 	CHECK(cleared > 0);              /* read clears */
 
-	/* Enabled flags set IRQF; alarm with "don't care" everywhere. */
-	cmos_write(0x01, 0xc0);
+	/* Enabled flags set IRQF; alarm on the next second, minutes and
+	 * hours "don't care". */
+	while (cmos_read(0x0a) & 0x80)
+		;
+	int next = (bcd(cmos_read(0x00)) + 1) % 60;
+	cmos_write(0x01, (uint8_t)(((next / 10) << 4) | (next % 10)));
 	cmos_write(0x03, 0xc0);
-	cmos_write(0x05, 0xc0);
+	cmos_write(0x05, 0xff);
 	cmos_write(0x0b, 0x02 | 0x20);   /* AIE */
 	(void)cmos_read(0x0c);
 	usleep(1100000);
