@@ -224,6 +224,46 @@ int block_write_zeroes(struct block_dev *bs, uint64_t off, uint64_t len, int unm
 	return bs->drv->write_zeroes(bs, off, len, unmap, done, opaque);
 }
 
+int block_get_status(struct block_dev *bs, uint64_t off, uint64_t len,
+		     uint64_t *pnum, uint64_t *host_off, int *flags)
+{
+	uint64_t n = 0, h = 0;
+	int f = 0, ret;
+
+	if (!bs || !pnum || len == 0 || check_range(bs, off, len) < 0)
+		return -EINVAL;
+	if (!bs->drv->block_status) {
+		*pnum = len;
+		if (host_off)
+			*host_off = 0;
+		if (flags)
+			*flags = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED;
+		return 0;
+	}
+	ret = bs->drv->block_status(bs, off, len, &n, &h, &f);
+	if (ret < 0)
+		return ret;
+	if (n == 0 || n > len)
+		return -EIO;   /* a driver bug must not make callers loop forever */
+	*pnum = n;
+	if (host_off)
+		*host_off = h;
+	if (flags)
+		*flags = f;
+	return 0;
+}
+
+int block_truncate(struct block_dev *bs, uint64_t new_size)
+{
+	if (!bs)
+		return -EINVAL;
+	if (bs->read_only)
+		return -EROFS;
+	if (!bs->drv->truncate)
+		return -ENOTSUP;
+	return bs->drv->truncate(bs, new_size);
+}
+
 /* --- Synchronous wrappers. */
 
 struct sync_wait {

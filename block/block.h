@@ -68,6 +68,11 @@ struct block_driver {
 	int (*discard)(struct block_dev *bs, uint64_t off, uint64_t len, block_done_fn done, void *opaque);
 	int (*write_zeroes)(struct block_dev *bs, uint64_t off, uint64_t len, int unmap,
 			    block_done_fn done, void *opaque);
+	/* Optional, synchronous (NULL: block_get_status reports all DATA /
+	 * -ENOTSUP for truncate). See block_get_status(). */
+	int (*block_status)(struct block_dev *bs, uint64_t off, uint64_t len,
+			    uint64_t *pnum, uint64_t *host_off, int *flags);
+	int (*truncate)(struct block_dev *bs, uint64_t new_size);
 };
 
 struct block_dev {
@@ -118,5 +123,18 @@ int block_pwrite_sync(struct block_dev *bs, uint64_t off, const void *buf, size_
 int block_flush_sync(struct block_dev *bs);
 int block_discard_sync(struct block_dev *bs, uint64_t off, uint64_t len);
 int block_write_zeroes_sync(struct block_dev *bs, uint64_t off, uint64_t len, int unmap);
+
+/* --- Allocation status and resizing (synchronous; for tools: map, convert, resize). */
+#define BLOCK_STATUS_DATA       1   /* reads come from this layer's data */
+#define BLOCK_STATUS_ZERO       2   /* reads as zeroes */
+#define BLOCK_STATUS_ALLOCATED  4   /* allocated in this layer (not the backing file) */
+#define BLOCK_STATUS_COMPRESSED 8
+/* Status of [off, off+len): *pnum = bytes from off with the same status (> 0),
+ * *host_off = offset in the image/data file when DATA and not compressed, else 0.
+ * -EINVAL when the range is empty or past the end. */
+int block_get_status(struct block_dev *bs, uint64_t off, uint64_t len,
+		     uint64_t *pnum, uint64_t *host_off, int *flags);
+/* Grows (or, where the driver allows, shrinks) the virtual disk; updates bs->size. */
+int block_truncate(struct block_dev *bs, uint64_t new_size);
 
 #endif

@@ -299,6 +299,57 @@ static int raw_write_zeroes(struct block_dev *bs, uint64_t off, uint64_t len, in
 	return block_engine_complete(bs->engine, done, opaque, ret);
 }
 
+/* Holes are found with SEEK_DATA/SEEK_HOLE; a file system without them
+ * reports everything as data. */
+static int raw_block_status(struct block_dev *bs, uint64_t off, uint64_t len,
+			    uint64_t *pnum, uint64_t *host_off, int *flags)
+{
+	struct raw_state *s = bs->priv;
+	off_t data = lseek(s->fd, (off_t)off, SEEK_DATA);
+	off_t hole;
+
+	*host_off = 0;
+	if (data < 0 && errno == ENXIO) {
+		/* No data from off to the end of the file. */
+		*pnum = len;
+		*flags = BLOCK_STATUS_ZERO;
+		return 0;
+	}
+	if (data < 0) {
+		*pnum = len;
+		*flags = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED;
+		*host_off = off;
+		return 0;
+	}
+	if ((uint64_t)data > off) {
+		uint64_t n = (uint64_t)data - off;
+
+		*pnum = n < len ? n : len;
+		*flags = BLOCK_STATUS_ZERO;
+		return 0;
+	}
+	hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+	if (hole < 0 || (uint64_t)hole <= off || (uint64_t)hole - off > len)
+		*pnum = len;
+	else
+		*pnum = (uint64_t)hole - off;
+	*flags = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED;
+	*host_off = off;
+	return 0;
+}
+
+static int raw_truncate(struct block_dev *bs, uint64_t new_size)
+{
+	struct raw_state *s = bs->priv;
+
+	if (new_size > INT64_MAX)
+		return -EFBIG;
+	if (ftruncate(s->fd, (off_t)new_size) < 0)
+		return -errno;
+	bs->size = new_size;
+	return 0;
+}
+
 const struct block_driver block_driver_raw = {
 	.format = "raw",
 	.probe = raw_probe,
@@ -309,4 +360,6 @@ const struct block_driver block_driver_raw = {
 	.flush = raw_flush,
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,
+	.block_status = raw_block_status,
+	.truncate = raw_truncate,
 };
