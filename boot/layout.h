@@ -35,6 +35,8 @@
 #define LAYOUT_ACPI_RSDP         0x000e0000ULL
 #define LAYOUT_ACPI_TABLES       0x000e0100ULL   /* RSDT, XSDT, MADT, FADT, DSDT, MCFG ... */
 #define LAYOUT_ACPI_TABLES_END   0x000f0000ULL
+#define LAYOUT_MPTABLE_HIGH      0x000f0000ULL   /* MP config table when it outgrows the EBDA (kernel boot only) */
+#define LAYOUT_MPTABLE_HIGH_END  0x00100000ULL
 #define LAYOUT_BIOS_AREA_END     0x00100000ULL
 #define LAYOUT_KERNEL_LOAD       0x00100000ULL   /* protected-mode kernel default load address */
 
