@@ -36,7 +36,13 @@ struct boot_config {
 	const char *firmware;      /* -bios path or NULL */
 	unsigned ncpus;            /* -smp */
 	int pci;                   /* nonzero: describe the PCI host bridge (ACPI MCFG/_PRT) */
+	int elf_entry;             /* ELF64 vmlinux entry: BOOT_ELF_AUTO, _64BIT or _PVH */
 };
+
+/* ELF64 kernels: AUTO takes the PVH entry when the XEN_ELFNOTE_PHYS32_ENTRY
+ * note exists (as QEMU does), else the 64-bit entry with a zero page (as
+ * Firecracker does). A forced choice also skips the multiboot probe. */
+enum { BOOT_ELF_AUTO = 0, BOOT_ELF_64BIT = 1, BOOT_ELF_PVH = 2 };
 
 /* Error codes (negative returns); boot_strerror() gives the text. */
 enum {
@@ -47,6 +53,7 @@ enum {
 	BOOT_ERR_UNSUPPORTED,     /* valid but needs a feature we do not offer (old protocol, 32-bit-only) */
 	BOOT_ERR_NO_ROOM,         /* kernel, initrd or tables do not fit in guest RAM */
 	BOOT_ERR_CMDLINE_TOO_LONG,
+	BOOT_ERR_NO_FIRMWARE,     /* no -kernel and no firmware loader built in */
 	BOOT_ERR_MAX
 };
 
@@ -55,7 +62,11 @@ enum {
 int boot_load(struct guest_memory *mem, const struct boot_config *cfg,
 	      struct boot_cpu_state *cpu, const char **failed_path);
 
-/* A one-line, lower-case description of a -BOOT_ERR_* code. */
+/* A one-line, lower-case description of a -BOOT_ERR_* code. For
+ * -BOOT_ERR_IO it is strerror(boot_errno()), e.g. "No such file or directory". */
 const char *boot_strerror(int err);
+
+/* The errno of the last -BOOT_ERR_IO failure in this thread (thread-local). */
+int boot_errno(void);
 
 #endif
