@@ -80,6 +80,20 @@ int img_bad_usage(const char *cmd, const char *what)
 	return 1;
 }
 
+int img_bad_option(const char *cmd, char **argv, int missing_arg)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (missing_arg)
+		img_error("%s: option requires an argument -- '%s' (try 'vmm-img %s --help')", cmd,
+			  optopt ? (char[]){ (char)optopt, 0 } : arg, cmd);
+	else if (optopt)
+		img_error("%s: invalid option -- '%c' (try 'vmm-img %s --help')", cmd, optopt, cmd);
+	else
+		img_error("%s: unrecognized option '%s' (try 'vmm-img %s --help')", cmd, arg, cmd);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -222,8 +236,8 @@ int img_cmd_create(int argc, char **argv)
 			optstr = n;
 			break;
 		}
-		case ':': return img_bad_usage("create", "option requires an argument");
-		default: return img_bad_usage("create", "invalid option");
+		case ':': return img_bad_option("create", argv, 1);
+		default: return img_bad_option("create", argv, 0);
 		}
 	}
 	if (optstr && (!strcmp(optstr, "help") || !strcmp(optstr, "?"))) {
@@ -616,8 +630,8 @@ int img_cmd_info(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case ':': return img_bad_usage("info", "option requires an argument");
-		default: return img_bad_usage("info", "invalid option");
+		case ':': return img_bad_option("info", argv, 1);
+		default: return img_bad_option("info", argv, 0);
 		}
 	}
 	if (optind != argc - 1)
@@ -742,8 +756,8 @@ int img_cmd_check(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case ':': return img_bad_usage("check", "option requires an argument");
-		default: return img_bad_usage("check", "invalid option");
+		case ':': return img_bad_option("check", argv, 1);
+		default: return img_bad_option("check", argv, 0);
 		}
 	}
 	if (optind != argc - 1)
@@ -815,8 +829,8 @@ int img_cmd_snapshot(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'U': break;
-		case ':': return img_bad_usage("snapshot", "option requires an argument");
-		default: return img_bad_usage("snapshot", "invalid option");
+		case ':': return img_bad_option("snapshot", argv, 1);
+		default: return img_bad_option("snapshot", argv, 0);
 		}
 	}
 	if (optind != argc - 1)

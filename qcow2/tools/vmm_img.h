@@ -30,5 +30,7 @@ char *img_backing_path(const char *image, const char *backing);
 void img_cmd_usage(const char *cmd);
 /* One line for a bad option or argument count, then exit status 1. */
 int img_bad_usage(const char *cmd, const char *what);
+/* The same for the option getopt just refused (missing_arg: ':' case). */
+int img_bad_option(const char *cmd, char **argv, int missing_arg);
 
 #endif

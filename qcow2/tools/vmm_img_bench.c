@@ -157,8 +157,8 @@ int img_cmd_bench(int argc, char **argv)
 			}
 			pattern = (int)v;
 			break;
-		case ':': return img_bad_usage("bench", "option requires an argument");
-		default: return img_bad_usage("bench", "invalid option");
+		case ':': return img_bad_option("bench", argv, 1);
+		default: return img_bad_option("bench", argv, 0);
 		}
 	}
 	if (optind != argc - 1)

@@ -142,8 +142,8 @@ int img_cmd_convert(int argc, char **argv)
 			optstr = n;
 			break;
 		}
-		case ':': return img_bad_usage("convert", "option requires an argument");
-		default: return img_bad_usage("convert", "invalid option");
+		case ':': return img_bad_option("convert", argv, 1);
+		default: return img_bad_option("convert", argv, 0);
 		}
 	}
 	if (quiet)
@@ -333,8 +333,8 @@ int img_cmd_compare(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 's': strict = 1; break;
 		case 'U': break;
-		case ':': img_bad_usage("compare", "option requires an argument"); return 2;
-		default: img_bad_usage("compare", "invalid option"); return 2;
+		case ':': img_bad_option("compare", argv, 1); return 2;
+		default: img_bad_option("compare", argv, 0); return 2;
 		}
 	}
 	if (quiet)
@@ -502,8 +502,8 @@ int img_cmd_map(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case ':': return img_bad_usage("map", "option requires an argument");
-		default: return img_bad_usage("map", "invalid option");
+		case ':': return img_bad_option("map", argv, 1);
+		default: return img_bad_option("map", argv, 0);
 		}
 	}
 	if (optind != argc - 1)
@@ -593,8 +593,8 @@ int img_cmd_resize(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case ':': return img_bad_usage("resize", "option requires an argument");
-		default: return img_bad_usage("resize", "invalid option");
+		case ':': return img_bad_option("resize", argv, 1);
+		default: return img_bad_option("resize", argv, 0);
 		}
 	}
 	if (optind != argc - 1)
@@ -710,8 +710,8 @@ int img_cmd_commit(int argc, char **argv)
 		case 'd': drop = 1; break;
 		case 'p': prog.enabled = 1; break;
 		case 'q': quiet = 1; break;
-		case ':': return img_bad_usage("commit", "option requires an argument");
-		default: return img_bad_usage("commit", "invalid option");
+		case ':': return img_bad_option("commit", argv, 1);
+		default: return img_bad_option("commit", argv, 0);
 		}
 	}
 	if (quiet)
@@ -831,8 +831,8 @@ int img_cmd_rebase(int argc, char **argv)
 		case 'p': prog.enabled = 1; break;
 		case 'q': quiet = 1; break;
 		case 'U': break;
-		case ':': return img_bad_usage("rebase", "option requires an argument");
-		default: return img_bad_usage("rebase", "invalid option");
+		case ':': return img_bad_option("rebase", argv, 1);
+		default: return img_bad_option("rebase", argv, 0);
 		}
 	}
 	(void)src_cache;

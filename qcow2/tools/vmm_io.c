@@ -619,7 +619,10 @@ int main(int argc, char **argv)
 			free(cmds);
 			return 1;
 		default:
-			img_error("invalid option -- '%s' (try 'vmm-io --help')", argv[optind - 1]);
+			if (optopt)
+				img_error("invalid option -- '%c' (try 'vmm-io --help')", optopt);
+			else
+				img_error("unrecognized option '%s' (try 'vmm-io --help')", argv[optind - 1]);
 			free(cmds);
 			return 1;
 		}
