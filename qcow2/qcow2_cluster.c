@@ -1,0 +1,857 @@
+/* QCOW2 cluster mapping and guest I/O (qcow2.txt "Cluster mapping",
+ * "Extended L2 Entries", "Compressed Clusters Descriptor"): L1 -> L2 ->
+ * host lookups with every offset validated, reads merged into one host I/O
+ * per contiguous run, allocating writes with copy-on-write (per subcluster
+ * with extended L2), L2 table allocation and copy for shared tables,
+ * discard, write-zeroes, block status and growing the disk.
+ * Metadata work is synchronous under s->lock; reads of allocated clusters
+ * and overwrites of clusters this image owns (COPIED) go to the engine. */
+#include "qcow2/qcow2_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ALLOC_RUN_BYTES (4u << 20)
+
+/* --- iovec helpers */
+
+static int iov_slice(const struct iovec *iov, int cnt, size_t off, size_t len, struct iovec *out)
+{
+	int n = 0;
+
+	for (int i = 0; i < cnt && len > 0; i++) {
+		size_t l = iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		out[n].iov_base = (char *)iov[i].iov_base + off;
+		out[n].iov_len = l - off < len ? l - off : len;
+		len -= out[n].iov_len;
+		off = 0;
+		n++;
+	}
+	return n;
+}
+
+static void iov_copy(const struct iovec *iov, int cnt, size_t off, void *buf, size_t len, int to_iov)
+{
+	uint8_t *b = buf;
+
+	for (int i = 0; i < cnt && len > 0; i++) {
+		size_t l = iov[i].iov_len, c;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		c = l - off < len ? l - off : len;
+		if (to_iov)
+			memcpy((char *)iov[i].iov_base + off, b, c);
+		else
+			memcpy(b, (char *)iov[i].iov_base + off, c);
+		b += c, len -= c, off = 0;
+	}
+}
+
+static void iov_zero(const struct iovec *iov, int cnt, size_t off, size_t len)
+{
+	for (int i = 0; i < cnt && len > 0; i++) {
+		size_t l = iov[i].iov_len, c;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		c = l - off < len ? l - off : len;
+		memset((char *)iov[i].iov_base + off, 0, c);
+		len -= c, off = 0;
+	}
+}
+
+/* --- requests split over several host I/Os */
+
+struct qreq {
+	block_done_fn done;
+	void *opaque;
+	int pending;
+	int ret;
+};
+
+static void qreq_put(struct qreq *q, int ret)
+{
+	if (ret < 0)
+		__atomic_compare_exchange_n(&q->ret, &(int){ 0 }, ret, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST) == 0) {
+		q->done(q->opaque, __atomic_load_n(&q->ret, __ATOMIC_SEQ_CST));
+		free(q);
+	}
+}
+
+static void qreq_sub_done(void *opaque, int ret)
+{
+	qreq_put(opaque, ret);
+}
+
+/* Ends the submit call's own reference: finishes through the engine when no
+ * host I/O is left, so done() never runs inside the submit call. */
+static int qreq_finish(struct block_dev *bs, struct qreq *q, int err, int submitted)
+{
+	if (err < 0 && !submitted) {
+		free(q);
+		return err;
+	}
+	if (err < 0)
+		__atomic_compare_exchange_n(&q->ret, &(int){ 0 }, err, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&q->pending, __ATOMIC_SEQ_CST) == 1) {
+		int ret = q->ret;
+		block_done_fn done = q->done;
+		void *opaque = q->opaque;
+
+		free(q);
+		return block_engine_complete(bs->engine, done, opaque, ret);
+	}
+	qreq_put(q, 0);
+	return 0;
+}
+
+/* --- L2 entries */
+
+void qcow2_compressed_range(struct qcow2_state *s, uint64_t e, uint64_t *off, uint64_t *len)
+{
+	uint64_t coff = e & s->coffset_mask;
+	uint64_t nb = ((e >> s->csize_shift) & s->csize_mask) + 1;
+
+	*off = coff & ~511ull;
+	*len = nb * 512;
+}
+
+int qcow2_validate_l2_entry(struct qcow2_state *s, uint64_t e)
+{
+	uint64_t cs = s->cluster_size;
+
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		uint64_t o, l;
+
+		if (s->data_fd != s->fd)
+			return QCOW2_E_COMPRESSED;
+		qcow2_compressed_range(s, e, &o, &l);
+		if (o < cs || o >= s->file_end || l > s->file_end - o)
+			return QCOW2_E_COMPRESSED;
+		return 0;
+	}
+	{
+		uint64_t host = e & QCOW2_L2_OFFSET_MASK;
+
+		if (!host)
+			return 0;
+		if (host % cs)
+			return QCOW2_E_L2_ENTRY;
+		if (s->data_fd == s->fd && (host >= s->file_end || qcow2_overlaps_fixed(s, host, cs)))
+			return QCOW2_E_L2_ENTRY;
+	}
+	return 0;
+}
+
+int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t vc, uint64_t *e, uint64_t *bm)
+{
+	uint64_t l1i = vc / s->l2_entries, l2off;
+	unsigned idx = (unsigned)(vc % s->l2_entries);
+	uint8_t *t;
+	int ret;
+
+	*e = 0;
+	*bm = 0;
+	if (l1i >= s->l1_size)
+		return 0;
+	l2off = s->l1[l1i] & QCOW2_L1_OFFSET_MASK;
+	if (!l2off)
+		return 0;
+	if (l2off % s->cluster_size || l2off >= s->file_end)
+		return QCOW2_E_L1_ENTRY;
+	ret = qcow2_cache_get(s, &s->l2_cache, l2off, 0, &t);
+	if (ret < 0)
+		return ret;
+	*e = qcow2_be64(t + (size_t)idx * s->l2_entry_bytes);
+	if (s->extl2)
+		*bm = qcow2_be64(t + (size_t)idx * 16 + 8);
+	return qcow2_validate_l2_entry(s, *e);
+}
+
+/* Kind of subcluster sc (0 without extended L2) of an entry. */
+static int entry_kind(struct qcow2_state *s, uint64_t e, uint64_t bm, unsigned sc, uint64_t *host)
+{
+	*host = 0;
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return QCOW2_C_COMPRESSED;
+	if (s->extl2) {
+		if ((bm >> sc) & 1) {
+			*host = e & QCOW2_L2_OFFSET_MASK;
+			return qcow2_has_host(s, e) ? QCOW2_C_NORMAL : QCOW2_C_ZERO;
+		}
+		return (bm >> (32 + sc)) & 1 ? QCOW2_C_ZERO : QCOW2_C_UNALLOCATED;
+	}
+	if (e & QCOW2_OFLAG_ZERO)
+		return QCOW2_C_ZERO;
+	*host = e & QCOW2_L2_OFFSET_MASK;
+	return qcow2_has_host(s, e) ? QCOW2_C_NORMAL : QCOW2_C_UNALLOCATED;
+}
+
+struct qmap {
+	int kind;
+	uint64_t host;    /* of voff, for NORMAL */
+	uint64_t entry;   /* L2 entry of voff's cluster */
+	uint64_t n;       /* bytes with this kind (contiguous host for NORMAL) */
+};
+
+/* Mapping of voff, merged over following (sub)clusters up to maxlen. */
+static int map_range(struct qcow2_state *s, uint64_t voff, uint64_t maxlen, struct qmap *m)
+{
+	uint64_t cs = s->cluster_size, sub = s->subcluster_size;
+	uint64_t vc = voff / cs, pos = voff, end = voff + maxlen, e, bm, host, first_host = 0;
+	int ret, kind;
+
+	ret = qcow2_get_l2_entry(s, vc, &e, &bm);
+	if (ret < 0)
+		return ret;
+	m->entry = e;
+	kind = entry_kind(s, e, bm, (unsigned)((voff % cs) / sub), &host);
+	m->kind = kind;
+	if (kind == QCOW2_C_NORMAL)
+		first_host = host + voff % cs;
+	m->host = first_host;
+	if (kind == QCOW2_C_COMPRESSED) {
+		uint64_t l = cs - voff % cs;
+
+		m->n = l < maxlen ? l : maxlen;
+		return 0;
+	}
+	/* Extend (sub)cluster by (sub)cluster while the kind stays. */
+	pos = (voff / sub + 1) * sub;
+	while (pos < end) {
+		uint64_t c = pos / cs, h;
+		int k;
+
+		if (c != vc) {
+			if (c - voff / cs > 4096)
+				break;
+			ret = qcow2_get_l2_entry(s, c, &e, &bm);
+			if (ret < 0)
+				break;
+			vc = c;
+		}
+		k = entry_kind(s, e, bm, (unsigned)((pos % cs) / sub), &h);
+		if (k != kind || (k == QCOW2_C_NORMAL && h + pos % cs != first_host + (pos - voff)))
+			break;
+		pos += sub;
+	}
+	m->n = (pos < end ? pos : end) - voff;
+	return 0;
+}
+
+/* --- reads */
+
+static int read_backing(struct block_dev *bs, uint64_t voff, const struct iovec *iov, int cnt,
+			size_t ioff, uint64_t n)
+{
+	struct block_dev *b = bs->backing;
+	uint64_t have = 0;
+	uint8_t *tmp;
+	int ret = 0;
+
+	if (b && voff < b->size)
+		have = b->size - voff < n ? b->size - voff : n;
+	if (have < n)
+		iov_zero(iov, cnt, ioff + have, n - have);
+	if (!have)
+		return 0;
+	tmp = malloc(have < (1u << 20) ? have : (1u << 20));
+	if (!tmp)
+		return -ENOMEM;
+	for (uint64_t done = 0; done < have && ret == 0;) {
+		size_t c = have - done < (1u << 20) ? (size_t)(have - done) : (1u << 20);
+
+		ret = block_pread_sync(b, voff + done, tmp, c);
+		if (ret == 0)
+			iov_copy(iov, cnt, ioff + done, tmp, c, 1);
+		done += c;
+	}
+	free(tmp);
+	return ret;
+}
+
+/* Reads [off, off+len) into iov. q NULL: everything synchronous. */
+static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, int cnt, uint64_t len,
+		   struct qreq *q, int *submitted)
+{
+	struct qcow2_state *s = bs->priv;
+	struct iovec *slice = NULL;
+	uint64_t pos = 0;
+	int ret = 0;
+
+	while (pos < len) {
+		struct qmap m;
+
+		ret = map_range(s, off + pos, len - pos, &m);
+		if (ret < 0)
+			break;
+		switch (m.kind) {
+		case QCOW2_C_ZERO:
+			iov_zero(iov, cnt, pos, m.n);
+			break;
+		case QCOW2_C_UNALLOCATED:
+			ret = read_backing(bs, off + pos, iov, cnt, pos, m.n);
+			break;
+		case QCOW2_C_COMPRESSED:
+			ret = qcow2_decompress(s, m.entry, s->bounce);
+			if (ret == 0)
+				iov_copy(iov, cnt, pos, s->bounce + (off + pos) % s->cluster_size, m.n, 1);
+			break;
+		case QCOW2_C_NORMAL:
+			if (!q) {
+				uint8_t *tmp = malloc(m.n);
+
+				if (!tmp) {
+					ret = -ENOMEM;
+					break;
+				}
+				ret = qcow2_pread(s->data_fd, tmp, m.n, m.host);
+				if (ret == 0)
+					iov_copy(iov, cnt, pos, tmp, m.n, 1);
+				free(tmp);
+				break;
+			}
+			if (!slice && !(slice = malloc(sizeof(*slice) * (size_t)(cnt ? cnt : 1)))) {
+				ret = -ENOMEM;
+				break;
+			}
+			{
+				int n = iov_slice(iov, cnt, pos, m.n, slice);
+
+				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
+				ret = block_engine_preadv(bs->engine, s->data_fd, m.host, slice, n, qreq_sub_done, q);
+				if (ret < 0)
+					__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
+				else
+					*submitted = 1;
+			}
+			break;
+		}
+		if (ret < 0)
+			break;
+		pos += m.n;
+	}
+	free(slice);
+	return ret;
+}
+
+int qcow2_read_sync(struct block_dev *bs, uint64_t off, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	int sub = 0;
+
+	return do_read(bs, off, &iov, 1, len, NULL, &sub);
+}
+
+int qcow2_rw_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
+		    block_done_fn done, void *opaque)
+{
+	struct qcow2_state *s = bs->priv;
+	struct qreq *q = calloc(1, sizeof(*q));
+	uint64_t len = 0;
+	int ret, submitted = 0;
+
+	if (!q)
+		return -ENOMEM;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	q->done = done;
+	q->opaque = opaque;
+	q->pending = 1;
+	pthread_mutex_lock(&s->lock);
+	ret = do_read(bs, off, iov, iovcnt, len, q, &submitted);
+	pthread_mutex_unlock(&s->lock);
+	return qreq_finish(bs, q, ret, submitted);
+}
+
+/* --- L2 tables for writing */
+
+int qcow2_release_entry(struct qcow2_state *s, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		uint64_t o, l;
+
+		qcow2_compressed_range(s, e, &o, &l);
+		return qcow2_free_deferred(s, o, l);
+	}
+	if ((e & QCOW2_L2_OFFSET_MASK) && s->data_fd == s->fd)
+		return qcow2_free_deferred(s, e & QCOW2_L2_OFFSET_MASK, s->cluster_size);
+	return 0;
+}
+
+int64_t qcow2_l2_for_write(struct qcow2_state *s, uint64_t vc)
+{
+	uint64_t l1i = vc / s->l2_entries, cs = s->cluster_size, old, rc = 0;
+	int64_t c;
+	uint8_t *t = NULL;
+	int ret;
+
+	if (l1i >= s->l1_size)
+		return -EINVAL;
+	old = s->l1[l1i] & QCOW2_L1_OFFSET_MASK;
+	if (old && (s->l1[l1i] & QCOW2_OFLAG_COPIED))
+		return (int64_t)old;
+	if (old) {
+		ret = qcow2_get_refcount(s, old / cs, &rc);
+		if (ret < 0)
+			return ret;
+		if (rc == 1) {   /* only the flag was missing */
+			s->l1[l1i] = old | QCOW2_OFLAG_COPIED;
+			ret = qcow2_write_l1_entry(s, (unsigned)l1i);
+			return ret < 0 ? ret : (int64_t)old;
+		}
+	}
+	c = qcow2_alloc_clusters(s, 1);
+	if (c < 0)
+		return c;
+	t = calloc(1, cs);
+	if (!t)
+		return -ENOMEM;
+	if (old) {
+		uint8_t *ot;
+
+		/* Shared with a snapshot: copy it. Entries keep their flags:
+		 * the clusters stay referenced by both tables. */
+		ret = qcow2_cache_get(s, &s->l2_cache, old, 0, &ot);
+		if (ret < 0)
+			goto out;
+		memcpy(t, ot, cs);
+	}
+	/* Order: refcount of the new table, the table, then the L1 entry. */
+	ret = qcow2_cache_write_all(s, &s->rb_cache);
+	if (ret == 0)
+		ret = qcow2_pwrite(s->fd, t, cs, (uint64_t)c);
+	if (ret == 0)
+		ret = qcow2_sync(s);
+	if (ret < 0)
+		goto out;
+	qcow2_cache_drop(&s->l2_cache, (uint64_t)c);
+	s->l1[l1i] = (uint64_t)c | QCOW2_OFLAG_COPIED;
+	ret = qcow2_write_l1_entry(s, (unsigned)l1i);
+	if (ret == 0 && old)
+		ret = qcow2_free_deferred(s, old, cs);
+out:
+	free(t);
+	return ret < 0 ? ret : c;
+}
+
+int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t vc, uint64_t e, uint64_t bm)
+{
+	int64_t l2 = qcow2_l2_for_write(s, vc);
+	unsigned idx = (unsigned)(vc % s->l2_entries);
+	uint64_t old;
+	uint8_t *t;
+	int ret;
+
+	if (l2 < 0)
+		return (int)l2;
+	ret = qcow2_cache_get(s, &s->l2_cache, (uint64_t)l2, 0, &t);
+	if (ret < 0)
+		return ret;
+	old = qcow2_be64(t + (size_t)idx * s->l2_entry_bytes);
+	qcow2_put_be64(t + (size_t)idx * s->l2_entry_bytes, e);
+	if (s->extl2)
+		qcow2_put_be64(t + (size_t)idx * 16 + 8, bm);
+	qcow2_cache_mark_dirty(&s->l2_cache, t);
+	if ((old & QCOW2_OFLAG_COMPRESSED) || ((old & QCOW2_L2_OFFSET_MASK) != (e & QCOW2_L2_OFFSET_MASK)))
+		if (qcow2_validate_l2_entry(s, old) == 0)
+			return qcow2_release_entry(s, old);
+	return 0;
+}
+
+/* --- writes */
+
+/* Whether bytes [o, o+n) of cluster entry e/bm can be overwritten in place. */
+static int can_overwrite(struct qcow2_state *s, uint64_t e, uint64_t bm, uint64_t o, uint64_t n)
+{
+	if (!(e & QCOW2_OFLAG_COPIED) || (e & QCOW2_OFLAG_COMPRESSED) || !qcow2_has_host(s, e))
+		return 0;
+	if (!s->extl2)
+		return !(e & QCOW2_OFLAG_ZERO);
+	for (uint64_t sc = o / s->subcluster_size; sc <= (o + n - 1) / s->subcluster_size; sc++)
+		if (!((bm >> sc) & 1))
+			return 0;
+	return 1;
+}
+
+/* Extended L2, one cluster: writes only the subclusters [o, o+n) touches into
+ * host (the cluster's existing host, or a new one when it has none), with the
+ * partial head and tail subclusters completed from the current contents. */
+static int write_subclusters(struct block_dev *bs, uint64_t vc, uint64_t e, uint64_t bm, uint64_t o,
+			     uint64_t n, const struct iovec *iov, int cnt, size_t ioff)
+{
+	struct qcow2_state *s = bs->priv;
+	uint64_t cs = s->cluster_size, sub = s->subcluster_size;
+	uint64_t so = o / sub * sub, eo = (o + n + sub - 1) / sub * sub, host = e & QCOW2_L2_OFFSET_MASK;
+	uint64_t mask = 0;
+	uint8_t *buf = malloc(eo - so);
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (so < o)
+		ret = qcow2_read_sync(bs, vc * cs + so, buf, sub);
+	if (ret == 0 && o + n < eo)
+		ret = qcow2_read_sync(bs, vc * cs + eo - sub, buf + (eo - so) - sub, sub);
+	if (ret < 0)
+		goto out;
+	iov_copy(iov, cnt, ioff, buf + (o - so), n, 0);
+	if (!qcow2_has_host(s, e)) {
+		int64_t c = s->data_fd != s->fd ? (int64_t)(vc * cs) : qcow2_alloc_clusters(s, 1);
+
+		if (c < 0) {
+			ret = (int)c;
+			goto out;
+		}
+		host = (uint64_t)c;
+	}
+	ret = qcow2_pwrite(s->data_fd, buf, eo - so, host + so);
+	if (ret < 0)
+		goto out;
+	for (uint64_t sc = so / sub; sc < eo / sub; sc++)
+		mask |= 1ull << sc;
+	bm = (bm | mask) & ~(mask << 32);
+	ret = qcow2_set_l2_entry(s, vc, host | QCOW2_OFLAG_COPIED, bm);
+out:
+	free(buf);
+	return ret;
+}
+
+/* k clusters from vc get new host clusters holding their current contents
+ * overlaid with the request bytes [wo, wo+wn) (guest offsets). */
+static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64_t wo, uint64_t wn,
+			   const struct iovec *iov, int cnt, size_t ioff)
+{
+	struct qcow2_state *s = bs->priv;
+	uint64_t cs = s->cluster_size, start = vc * cs, end = (vc + k) * cs;
+	uint8_t *buf = malloc(k * cs);
+	int64_t host;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (wo > start)
+		ret = qcow2_read_sync(bs, start, buf, cs);
+	if (ret == 0 && wo + wn < end && (k > 1 || wo == start))
+		ret = qcow2_read_sync(bs, end - cs, buf + (k - 1) * cs, cs);
+	if (ret < 0)
+		goto out;
+	iov_copy(iov, cnt, ioff, buf + (wo - start), wn, 0);
+	host = s->data_fd != s->fd ? (int64_t)start : qcow2_alloc_clusters(s, k);
+	if (host < 0) {
+		ret = (int)host;
+		goto out;
+	}
+	/* Data first; the L2 entries reach the disk only after a sync. */
+	ret = qcow2_pwrite(s->data_fd, buf, k * cs, (uint64_t)host);
+	for (uint64_t i = 0; i < k && ret == 0; i++)
+		ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
+					 s->extl2 ? 0xffffffffull : 0);
+out:
+	free(buf);
+	return ret;
+}
+
+static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov, int cnt, uint64_t len,
+		    struct qreq *q, int *submitted)
+{
+	struct qcow2_state *s = bs->priv;
+	uint64_t cs = s->cluster_size, pos = 0;
+	struct iovec *slice = NULL;
+	int ret = 0;
+
+	while (pos < len && ret == 0) {
+		uint64_t voff = off + pos, vc = voff / cs, o = voff % cs;
+		uint64_t n = cs - o < len - pos ? cs - o : len - pos, e, bm;
+
+		ret = qcow2_get_l2_entry(s, vc, &e, &bm);
+		if (ret < 0)
+			break;
+		if (can_overwrite(s, e, bm, o, n)) {
+			uint64_t host = (e & QCOW2_L2_OFFSET_MASK) + o;
+
+			/* Merge following clusters that are contiguous on the host. */
+			while (pos + n < len && n < MAX_ALLOC_RUN_BYTES * 4) {
+				uint64_t nvc = (voff + n) / cs, nn = cs < len - pos - n ? cs : len - pos - n;
+				uint64_t ne, nbm;
+
+				if (qcow2_get_l2_entry(s, nvc, &ne, &nbm) < 0 || !can_overwrite(s, ne, nbm, 0, nn) ||
+				    (ne & QCOW2_L2_OFFSET_MASK) != host - o + (nvc - vc) * cs)
+					break;
+				n += nn;
+			}
+			if (!q) {
+				uint8_t *tmp = malloc(n);
+
+				if (!tmp) {
+					ret = -ENOMEM;
+					break;
+				}
+				iov_copy(iov, cnt, pos, tmp, n, 0);
+				ret = qcow2_pwrite(s->data_fd, tmp, n, host);
+				free(tmp);
+			} else {
+				int sn;
+
+				if (!slice && !(slice = malloc(sizeof(*slice) * (size_t)(cnt ? cnt : 1)))) {
+					ret = -ENOMEM;
+					break;
+				}
+				sn = iov_slice(iov, cnt, pos, n, slice);
+				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
+				ret = block_engine_pwritev(bs->engine, s->data_fd, host, slice, sn, qreq_sub_done, q);
+				if (ret < 0)
+					__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
+				else
+					*submitted = 1;
+			}
+			pos += n;
+			continue;
+		}
+		if (s->extl2 && !(e & QCOW2_OFLAG_COMPRESSED) && n < cs &&
+		    (!qcow2_has_host(s, e) || (e & QCOW2_OFLAG_COPIED))) {
+			ret = write_subclusters(bs, vc, e, bm, o, n, iov, cnt, pos);
+			pos += n;
+			continue;
+		}
+		{
+			/* A run of clusters needing new host clusters, within one L2 table. */
+			uint64_t k = 1, wn = n;
+
+			while (pos + wn < len && (k + 1) * cs <= MAX_ALLOC_RUN_BYTES &&
+			       (vc + k) % s->l2_entries != 0) {
+				uint64_t ne, nbm, nn = cs < len - pos - wn ? cs : len - pos - wn;
+
+				if (qcow2_get_l2_entry(s, vc + k, &ne, &nbm) < 0 || can_overwrite(s, ne, nbm, 0, nn))
+					break;
+				k++;
+				wn += nn;
+			}
+			ret = write_alloc_run(bs, vc, k, voff, wn, iov, cnt, pos);
+			pos += wn;
+		}
+	}
+	free(slice);
+	return ret;
+}
+
+int qcow2_rw_pwritev(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
+		     block_done_fn done, void *opaque)
+{
+	struct qcow2_state *s = bs->priv;
+	struct qreq *q = calloc(1, sizeof(*q));
+	uint64_t len = 0;
+	int ret, submitted = 0;
+
+	if (!q)
+		return -ENOMEM;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	q->done = done;
+	q->opaque = opaque;
+	q->pending = 1;
+	pthread_mutex_lock(&s->lock);
+	ret = do_write(bs, off, iov, iovcnt, len, q, &submitted);
+	pthread_mutex_unlock(&s->lock);
+	return qreq_finish(bs, q, ret, submitted);
+}
+
+/* --- discard, write-zeroes */
+
+static int write_zero_bytes(struct block_dev *bs, uint64_t off, uint64_t len)
+{
+	uint8_t *z = calloc(1, len);
+	struct iovec iov = { .iov_base = z, .iov_len = len };
+	int sub = 0, ret;
+
+	if (!z)
+		return -ENOMEM;
+	ret = do_write(bs, off, &iov, 1, len, NULL, &sub);
+	free(z);
+	return ret;
+}
+
+/* zero: the clusters must read as zeroes afterwards; else (discard) they may
+ * read as anything, and v2 images just drop them. */
+static int zero_clusters(struct block_dev *bs, uint64_t off, uint64_t len, int zero)
+{
+	struct qcow2_state *s = bs->priv;
+	uint64_t cs = s->cluster_size, pos = off, end = off + len;
+	int ret = 0;
+
+	while (pos < end && ret == 0) {
+		uint64_t vc = pos / cs, ce = (vc + 1) * cs;
+		uint64_t n = (ce < end ? ce : end) - pos;
+		int whole = pos % cs == 0 && (n == cs || pos + n == s->size);
+
+		if (!whole) {
+			if (zero)
+				ret = write_zero_bytes(bs, pos, n);
+		} else if (s->extl2) {
+			ret = qcow2_set_l2_entry(s, vc, 0, 0xffffffffull << 32);
+		} else if (s->version >= 3) {
+			ret = qcow2_set_l2_entry(s, vc, QCOW2_OFLAG_ZERO, 0);
+		} else if (!bs->backing) {
+			ret = qcow2_set_l2_entry(s, vc, 0, 0);
+		} else if (zero) {
+			ret = write_zero_bytes(bs, pos, n);
+		} else {
+			ret = qcow2_set_l2_entry(s, vc, 0, 0);
+		}
+		pos += n;
+	}
+	return ret;
+}
+
+int qcow2_rw_discard(struct block_dev *bs, uint64_t off, uint64_t len, block_done_fn done, void *opaque)
+{
+	struct qcow2_state *s = bs->priv;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = zero_clusters(bs, off, len, 0);
+	pthread_mutex_unlock(&s->lock);
+	return block_engine_complete(bs->engine, done, opaque, ret);
+}
+
+int qcow2_rw_write_zeroes(struct block_dev *bs, uint64_t off, uint64_t len, int unmap,
+			  block_done_fn done, void *opaque)
+{
+	struct qcow2_state *s = bs->priv;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = zero_clusters(bs, off, len, 1);
+	pthread_mutex_unlock(&s->lock);
+	return block_engine_complete(bs->engine, done, opaque, ret);
+}
+
+/* --- status, resize */
+
+int qcow2_rw_block_status(struct block_dev *bs, uint64_t off, uint64_t len,
+			  uint64_t *pnum, uint64_t *host_off, int *flags)
+{
+	struct qcow2_state *s = bs->priv;
+	struct qmap m;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = map_range(s, off, len, &m);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		return ret;
+	*pnum = m.n;
+	*host_off = 0;
+	switch (m.kind) {
+	case QCOW2_C_NORMAL:
+		*flags = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED;
+		*host_off = m.host;
+		break;
+	case QCOW2_C_ZERO:
+		*flags = BLOCK_STATUS_ZERO | BLOCK_STATUS_ALLOCATED;
+		break;
+	case QCOW2_C_COMPRESSED:
+		*flags = BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_COMPRESSED;
+		break;
+	default:
+		/* Unallocated: the backing file decides; past its end, zeroes. */
+		if (!bs->backing || off >= bs->backing->size)
+			*flags = BLOCK_STATUS_ZERO;
+		else {
+			*flags = 0;
+			if (bs->backing->size - off < *pnum)
+				*pnum = bs->backing->size - off;
+		}
+	}
+	return 0;
+}
+
+int qcow2_rw_truncate(struct block_dev *bs, uint64_t new_size)
+{
+	struct qcow2_state *s = bs->priv;
+	uint64_t cs = s->cluster_size, cov = cs * s->l2_entries, need;
+	uint8_t b[8];
+	int ret = 0;
+
+	if (new_size < s->size)
+		return -ENOTSUP;
+	if (new_size % 512 || new_size > (1ull << 62))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	need = (new_size + cov - 1) / cov;
+	if (need > s->l1_size) {
+		uint64_t bytes = need * 8, ncl = (bytes + cs - 1) / cs, old = s->l1_offset;
+		uint64_t oldcl = ((uint64_t)s->l1_size * 8 + cs - 1) / cs;
+		uint64_t *nl1 = NULL;
+		uint8_t *raw = NULL, hb[12];
+		int64_t c;
+
+		if (bytes > QCOW2_MAX_L1_BYTES) {
+			ret = -EFBIG;
+			goto out;
+		}
+		nl1 = calloc(ncl * cs / 8, 8);
+		raw = calloc(ncl, cs);
+		if (!nl1 || !raw) {
+			free(nl1), free(raw);
+			ret = -ENOMEM;
+			goto out;
+		}
+		c = qcow2_alloc_clusters(s, ncl);
+		if (c < 0) {
+			free(nl1), free(raw);
+			ret = (int)c;
+			goto out;
+		}
+		memcpy(nl1, s->l1, (size_t)s->l1_size * 8);
+		for (uint64_t i = 0; i < need; i++)
+			qcow2_put_be64(raw + i * 8, nl1[i]);
+		ret = qcow2_cache_write_all(s, &s->rb_cache);
+		if (ret == 0)
+			ret = qcow2_pwrite(s->fd, raw, ncl * cs, (uint64_t)c);
+		if (ret == 0)
+			ret = qcow2_sync(s);
+		qcow2_put_be32(hb, (uint32_t)need);
+		qcow2_put_be64(hb + 4, (uint64_t)c);
+		if (ret == 0)
+			ret = qcow2_pwrite(s->fd, hb, 12, 36);
+		if (ret == 0)
+			ret = qcow2_sync(s);
+		free(raw);
+		if (ret < 0) {
+			free(nl1);
+			goto out;
+		}
+		free(s->l1);
+		s->l1 = nl1;
+		s->l1_offset = (uint64_t)c;
+		s->l1_size = (uint32_t)need;
+		if (old && oldcl)
+			ret = qcow2_free_deferred(s, old, oldcl * cs);
+		if (ret < 0)
+			goto out;
+	}
+	qcow2_put_be64(b, new_size);
+	ret = qcow2_pwrite(s->fd, b, 8, 24);
+	if (ret == 0)
+		ret = qcow2_sync(s);
+	if (ret == 0) {
+		s->size = new_size;
+		bs->size = new_size;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
