@@ -22,6 +22,9 @@ static void test_defaults(void)
 	CHECK_EQ(c.debug_exit, 0);
 	CHECK_EQ(c.no_reboot, 0);
 	CHECK(c.kernel == NULL);
+	CHECK_EQ(c.ndrives, 0);
+	CHECK_EQ(c.nblk, 0);
+	CHECK_EQ(c.nnics, 0);
 }
 
 static void test_sizes(void)
@@ -196,6 +199,139 @@ static void test_device(void)
 	CHECK_STR(err, "-device: at most 4 virtio-rng-pci devices");
 }
 
+static void test_drives(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-hda", "disk.qcow2", "-hdb", "b,c.img"), 0);
+	CHECK_EQ(c.ndrives, 2);
+	CHECK_EQ(c.nblk, 2);
+	CHECK_STR(c.drives[0].file, "disk.qcow2");
+	CHECK_STR(c.drives[0].opt, "-hda");
+	CHECK(c.drives[0].format == NULL);          /* probed */
+	CHECK_EQ(c.drives[0].iface, CLI_IF_VIRTIO);
+	CHECK_STR(c.drives[1].file, "b,c.img");     /* -hdb takes the name verbatim */
+	CHECK_EQ(c.blk[1].drive, 1);
+
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a.img,format=raw,if=virtio,cache=none,readonly=on,serial=SN1"), 0);
+	CHECK_EQ(c.ndrives, 1);
+	CHECK_EQ(c.nblk, 1);
+	CHECK_STR(c.drives[0].format, "raw");
+	CHECK_EQ(c.drives[0].cache, CLI_CACHE_NONE);
+	CHECK_EQ(c.drives[0].read_only, 1);
+	CHECK_STR(c.drives[0].serial, "SN1");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=x,,y.img,cache=unsafe"), 0);   /* ",," is a comma */
+	CHECK_STR(c.drives[0].file, "x,y.img");
+	CHECK_EQ(c.drives[0].cache, CLI_CACHE_UNSAFE);
+
+	/* if=none + -device, in either order */
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-blk-pci,drive=d0,serial=S2,num-queues=4,queue-size=128",
+		       "-drive", "file=a.qcow2,if=none,id=d0,format=qcow2"), 0);
+	CHECK_EQ(c.nblk, 1);
+	CHECK_EQ(c.blk[0].drive, 0);
+	CHECK_STR(c.blk[0].serial, "S2");
+	CHECK_EQ(c.blk[0].num_queues, 4);
+	CHECK_EQ(c.blk[0].queue_size, 128);
+	CHECK_EQ(c.drives[0].users, 1);
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,if=none,id=d0"), 0);
+	CHECK_EQ(c.nblk, 0);                          /* an unused if=none drive is allowed */
+
+	CHECK_EQ(PARSE(&c, err, "-cdrom", "x.iso"), 0);
+	CHECK_EQ(c.drives[0].media, CLI_MEDIA_CDROM);
+	CHECK_STR(c.drives[0].opt, "-cdrom");
+	CHECK_EQ(c.nblk, 0);
+
+	CHECK_EQ(PARSE(&c, err, "-drive", "if=virtio"), -EINVAL);
+	CHECK_STR(err, "-drive: file= is required");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,format=vmdk"), -EINVAL);
+	CHECK_STR(err, "-drive: unsupported format 'vmdk' (raw, qcow2)");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,if=scsi"), -EINVAL);
+	CHECK_STR(err, "-drive: unsupported interface 'if=scsi' (virtio, none)");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,cache=fast"), -EINVAL);
+	CHECK(strstr(err, "-drive: invalid cache mode 'fast'") == err);
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,readonly=maybe"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-drive", "a.img"), -EINVAL);
+	CHECK_STR(err, "-drive: 'a.img' needs a value (a.img=...)");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,colour=red"), -EINVAL);
+	CHECK_STR(err, "-drive: unsupported property 'colour'");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,id=x,if=none", "-drive", "file=b,id=x,if=none"), -EINVAL);
+	CHECK_STR(err, "-drive: duplicate drive id 'x'");
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-blk-pci,drive=nope"), -EINVAL);
+	CHECK_STR(err, "-device virtio-blk-pci: drive 'nope' not found");
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-blk-pci"), -EINVAL);
+	CHECK_STR(err, "-device: virtio-blk-pci: drive= is required");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,id=v", "-device", "virtio-blk-pci,drive=v"), -EINVAL);
+	CHECK_STR(err, "-device virtio-blk-pci: drive 'v' is already in use");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,id=v,if=none", "-device", "virtio-blk-pci,drive=v",
+		       "-device", "virtio-blk-pci,drive=v"), -EINVAL);
+	CHECK_STR(err, "-device virtio-blk-pci: drive 'v' is already in use");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,id=v,if=none", "-device", "virtio-blk-pci,drive=v,queue-size=100"), -EINVAL);
+	CHECK_STR(err, "-device: virtio-blk-pci: invalid queue-size '100' (a power of 2, 2..1024)");
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,id=v,if=none", "-device", "virtio-blk-pci,drive=v,num-queues=0"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-hda", ""), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-hda", "1", "-hda", "2", "-hda", "3", "-hda", "4", "-hda", "5",
+		       "-hda", "6", "-hda", "7", "-hda", "8", "-hda", "9"), -EINVAL);
+	CHECK_STR(err, "-hda: at most 8 drives");
+}
+
+static void test_net(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+		       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:ab:cd:ef"), 0);
+	CHECK_EQ(c.nnetdevs, 1);
+	CHECK_EQ(c.nnics, 1);
+	CHECK_STR(c.netdevs[0].id, "n0");
+	CHECK_STR(c.netdevs[0].ifname, "tap0");
+	CHECK_EQ(c.netdevs[0].queues, 1);
+	CHECK_EQ(c.nics[0].netdev, 0);
+	CHECK_EQ(c.nics[0].has_mac, 1);
+	CHECK_EQ(c.nics[0].mac[0], 0x52);
+	CHECK_EQ(c.nics[0].mac[5], 0xef);
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-net-pci,netdev=n0,mq=on",
+		       "-netdev", "tap,id=n0,ifname=tap0,queues=4"), 0);
+	CHECK_EQ(c.netdevs[0].queues, 4);
+	CHECK_EQ(c.nics[0].mq, 1);
+	CHECK_EQ(c.nics[0].has_mac, 0);
+
+	CHECK_EQ(PARSE(&c, err, "-nic", "tap,ifname=tap1,model=virtio-net-pci,mac=02:00:00:00:00:01"), 0);
+	CHECK_EQ(c.nnetdevs, 1);
+	CHECK_EQ(c.nnics, 1);
+	CHECK_STR(c.netdevs[0].ifname, "tap1");
+	CHECK_EQ(c.nics[0].mac[0], 0x02);
+	CHECK_EQ(c.nics[0].mac[5], 0x01);
+	CHECK_EQ(PARSE(&c, err, "-nic", "none"), 0);
+	CHECK_EQ(c.nnics, 0);
+
+	CHECK_EQ(PARSE(&c, err, "-netdev", "user,id=n0"), -EINVAL);
+	CHECK_STR(err, "-netdev: unsupported network backend 'user' (only 'tap')");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,ifname=tap0"), -EINVAL);
+	CHECK_STR(err, "-netdev: id= is required");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,script=/etc/qemu-ifup"), -EINVAL);
+	CHECK(strstr(err, "-netdev: script=/etc/qemu-ifup: vmm runs no scripts") == err);
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,queues=17"), -EINVAL);
+	CHECK_STR(err, "-netdev: invalid queues '17' (1..16)");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,vhost=on"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0", "-netdev", "tap,id=n0"), -EINVAL);
+	CHECK_STR(err, "-netdev: duplicate netdev id 'n0'");
+	CHECK_EQ(PARSE(&c, err, "-device", "virtio-net-pci,netdev=zz"), -EINVAL);
+	CHECK_STR(err, "-device virtio-net-pci: netdev 'zz' not found");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,queues=2", "-device", "virtio-net-pci,netdev=n0"), -EINVAL);
+	CHECK_STR(err, "-device virtio-net-pci: netdev 'n0' has 2 queues: add mq=on");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0", "-device", "virtio-net-pci,netdev=n0",
+		       "-device", "virtio-net-pci,netdev=n0"), -EINVAL);
+	CHECK_STR(err, "-device virtio-net-pci: netdev 'n0' is already in use");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0", "-device", "virtio-net-pci,netdev=n0,mac=01:00:00:00:00:01"), -EINVAL);
+	CHECK_STR(err, "-device: virtio-net-pci: invalid MAC address '01:00:00:00:00:01'");
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0", "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:5g"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-nic", "tap,model=e1000"), -EINVAL);
+	CHECK_STR(err, "-nic: unsupported model 'e1000' (virtio-net-pci)");
+	CHECK_EQ(PARSE(&c, err, "-nic", "user"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,ifname=0123456789abcdef"), -EINVAL);
+}
+
 static void test_unknown(void)
 {
 	struct vmm_config c;
@@ -223,6 +359,8 @@ int main(void)
 	test_files_and_flags();
 	test_serial();
 	test_device();
+	test_drives();
+	test_net();
 	test_unknown();
 	return check_done();
 }

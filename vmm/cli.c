@@ -3,6 +3,7 @@
  * `options[]`: name, whether it takes an argument, and a handler; -device
  * drivers are rows in `devices[]`. Errors are one line naming option+value. */
 #include "vmm/cli.h"
+#include "vmm/cli_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,10 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int (*opt_fn)(struct vmm_config *cfg, const char *opt, const char *arg,
-		      char *err, size_t errlen);
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int cli_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -54,7 +52,7 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
 	if (!s || !*s || *s == '-' || *s == '+')
 		return -EINVAL;
@@ -67,38 +65,56 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	return 0;
 }
 
-/* Splits "a=b,c,d=e" in place-free fashion: calls fn for each key/value
- * (value NULL when absent). The first element may be a bare value keyed by
- * `first_key` (QEMU's implied property, e.g. -m 512M == -m size=512M). */
-typedef int (*prop_fn)(struct vmm_config *cfg, const char *opt, const char *key,
-		       const char *val, char *err, size_t errlen);
-
-static int for_each_prop(struct vmm_config *cfg, const char *opt, const char *arg,
-			 const char *first_key, prop_fn fn, char *err, size_t errlen)
+/* QEMU's option syntax (docs/system/invocation: ",," is a literal comma
+ * inside a value, so file names may contain commas). */
+int cli_for_each_prop(struct vmm_config *cfg, const char *opt, const char *arg,
+		      const char *first_key, prop_fn fn, char *err, size_t errlen)
 {
-	char buf[512];
+	char buf[1024];
 	if (strlen(arg) >= sizeof(buf))
-		return fail(err, errlen, "%s: argument too long", opt);
-	strcpy(buf, arg);
-	char *save = NULL;
+		return cli_fail(err, errlen, "%s: argument too long", opt);
 	int first = 1;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {
-		char *eq = strchr(tok, '=');
+	const char *p = arg;
+	while (*p) {
+		size_t n = 0;
+		while (*p && !(p[0] == ',' && p[1] != ',')) {
+			if (p[0] == ',')        /* ",," */
+				p++;
+			buf[n++] = *p++;
+		}
+		buf[n] = '\0';
+		if (*p == ',')
+			p++;
+		if (n == 0)
+			continue;
+		char *eq = strchr(buf, '=');
 		int ret;
 		if (eq) {
 			*eq = '\0';
-			ret = fn(cfg, opt, tok, eq + 1, err, errlen);
+			ret = fn(cfg, opt, buf, eq + 1, err, errlen);
 		} else if (first && first_key) {
-			ret = fn(cfg, opt, first_key, tok, err, errlen);
+			ret = fn(cfg, opt, first_key, buf, err, errlen);
 		} else {
-			ret = fn(cfg, opt, tok, NULL, err, errlen);
+			ret = fn(cfg, opt, buf, NULL, err, errlen);
 		}
 		if (ret < 0)
 			return ret;
+		first = 0;
 	}
 	if (first)
-		return fail(err, errlen, "%s: empty argument", opt);
+		return cli_fail(err, errlen, "%s: empty argument", opt);
 	return 0;
+}
+
+const char *cli_save_string(struct vmm_config *cfg, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (len > sizeof(cfg->strings) - cfg->strings_used)
+		return NULL;
+	char *d = cfg->strings + cfg->strings_used;
+	memcpy(d, s, len);
+	cfg->strings_used += len;
+	return d;
 }
 
 /* ---- option handlers ---------------------------------------------------- */
@@ -109,26 +125,26 @@ static int m_prop(struct vmm_config *cfg, const char *opt, const char *key,
 	if (strcmp(key, "size") == 0) {
 		uint64_t sz;
 		if (!val || cli_parse_size(val, &sz) < 0 || sz == 0)
-			return fail(err, errlen, "%s: invalid size '%s'", opt, val ? val : "");
+			return cli_fail(err, errlen, "%s: invalid size '%s'", opt, val ? val : "");
 		cfg->ram_size = sz;
 		return 0;
 	}
 	if (strcmp(key, "slots") == 0 || strcmp(key, "maxmem") == 0)
 		return 0;       /* memory hotplug parameters: accepted, unused */
-	return fail(err, errlen, "%s: invalid size '%s'", opt, key);
+	return cli_fail(err, errlen, "%s: invalid size '%s'", opt, key);
 }
 
 static int opt_m(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
-	return for_each_prop(cfg, opt, arg, "size", m_prop, err, errlen);
+	return cli_for_each_prop(cfg, opt, arg, "size", m_prop, err, errlen);
 }
 
 static int smp_prop(struct vmm_config *cfg, const char *opt, const char *key,
 		    const char *val, char *err, size_t errlen)
 {
 	unsigned long long n;
-	if (!val || parse_uint(val, CLI_MAX_CPUS, &n) < 0 || n == 0)
-		return fail(err, errlen, "%s: invalid CPU count '%s' (1..%d)", opt, val ? val : key, CLI_MAX_CPUS);
+	if (!val || cli_parse_uint(val, CLI_MAX_CPUS, &n) < 0 || n == 0)
+		return cli_fail(err, errlen, "%s: invalid CPU count '%s' (1..%d)", opt, val ? val : key, CLI_MAX_CPUS);
 	if (strcmp(key, "cpus") == 0 || strcmp(key, "maxcpus") == 0) {
 		if (strcmp(key, "cpus") == 0)
 			cfg->ncpus = (unsigned)n;
@@ -136,19 +152,19 @@ static int smp_prop(struct vmm_config *cfg, const char *opt, const char *key,
 	}
 	if (strcmp(key, "sockets") == 0 || strcmp(key, "cores") == 0 || strcmp(key, "threads") == 0)
 		return 0;       /* topology hints: we expose cores of one socket */
-	return fail(err, errlen, "%s: unknown property '%s'", opt, key);
+	return cli_fail(err, errlen, "%s: unknown property '%s'", opt, key);
 }
 
 static int opt_smp(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
-	return for_each_prop(cfg, opt, arg, "cpus", smp_prop, err, errlen);
+	return cli_for_each_prop(cfg, opt, arg, "cpus", smp_prop, err, errlen);
 }
 
 static int opt_cpu(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	/* QEMU allows "model,+feat,-feat"; we know models only. */
 	if (cpuid_model_parse(arg, &cfg->cpu_model) < 0)
-		return fail(err, errlen, "%s: unknown CPU model '%s' (known: %s)", opt, arg, cpuid_model_names());
+		return cli_fail(err, errlen, "%s: unknown CPU model '%s' (known: %s)", opt, arg, cpuid_model_names());
 	cfg->cpu_name = arg;
 	return 0;
 }
@@ -157,7 +173,7 @@ static int opt_cpu(struct vmm_config *cfg, const char *opt, const char *arg, cha
 	static int fn(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen) \
 	{ \
 		if (!*arg) \
-			return fail(err, errlen, "%s: empty argument", opt); \
+			return cli_fail(err, errlen, "%s: empty argument", opt); \
 		cfg->field = arg; \
 		return 0; \
 	}
@@ -189,7 +205,7 @@ static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, 
 		/* unix:PATH,server,nowait (also server=on,wait=off) */
 		const char *p = arg + 5, *comma = strchr(p, ',');
 		if (!comma)
-			return fail(err, errlen, "%s: unix socket needs ',server,nowait': '%s'", opt, arg);
+			return cli_fail(err, errlen, "%s: unix socket needs ',server,nowait': '%s'", opt, arg);
 		int server = 0, nowait = 0;
 		for (const char *o = comma; o && *o; ) {
 			o++;
@@ -200,20 +216,20 @@ static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, 
 			else if ((len == 6 && !strncmp(o, "nowait", 6)) || (len == 8 && !strncmp(o, "wait=off", 8)))
 				nowait = 1;
 			else
-				return fail(err, errlen, "%s: unsupported unix socket option in '%s'", opt, arg);
+				return cli_fail(err, errlen, "%s: unsupported unix socket option in '%s'", opt, arg);
 			o = next;
 		}
 		if (!server || !nowait)
-			return fail(err, errlen, "%s: unix socket needs ',server,nowait': '%s'", opt, arg);
+			return cli_fail(err, errlen, "%s: unix socket needs ',server,nowait': '%s'", opt, arg);
 		size_t plen = (size_t)(comma - p);
 		if (plen >= sizeof(cfg->serial_path_buf))
-			return fail(err, errlen, "%s: path too long in '%s'", opt, arg);
+			return cli_fail(err, errlen, "%s: path too long in '%s'", opt, arg);
 		memcpy(cfg->serial_path_buf, p, plen);
 		cfg->serial_path_buf[plen] = '\0';
 		cfg->serial = SERIAL_UNIX;
 		cfg->serial_path = cfg->serial_path_buf;
 	} else {
-		return fail(err, errlen, "%s: unsupported backend '%s' (stdio, file:PATH, unix:PATH,server,nowait, null, none)", opt, arg);
+		return cli_fail(err, errlen, "%s: unsupported backend '%s' (stdio, file:PATH, unix:PATH,server,nowait, null, none)", opt, arg);
 	}
 	return 0;
 }
@@ -250,7 +266,7 @@ static int flag_ignore(struct vmm_config *cfg, const char *opt, const char *arg,
 static int opt_display(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	if (strcmp(arg, "none") != 0)
-		return fail(err, errlen, "%s: unsupported display '%s' (only 'none': vmm is headless)", opt, arg);
+		return cli_fail(err, errlen, "%s: unsupported display '%s' (only 'none': vmm is headless)", opt, arg);
 	cfg->display_none = 1;
 	return 0;
 }
@@ -258,7 +274,7 @@ static int opt_display(struct vmm_config *cfg, const char *opt, const char *arg,
 static int opt_accel(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	if (strcmp(arg, "kvm") != 0 && strncmp(arg, "kvm,", 4) != 0)
-		return fail(err, errlen, "%s: unsupported accelerator '%s' (only 'kvm')", opt, arg);
+		return cli_fail(err, errlen, "%s: unsupported accelerator '%s' (only 'kvm')", opt, arg);
 	return 0;
 }
 
@@ -279,7 +295,7 @@ static int opt_machine(struct vmm_config *cfg, const char *opt, const char *arg,
 			return 0;
 		}
 	}
-	return fail(err, errlen, "%s: unsupported machine type '%s' (pc, q35, microvm)", opt, arg);
+	return cli_fail(err, errlen, "%s: unsupported machine type '%s' (pc, q35, microvm)", opt, arg);
 }
 
 /* ---- -device drivers ------------------------------------------------------ */
@@ -289,50 +305,50 @@ static int debug_exit_prop(struct vmm_config *cfg, const char *opt, const char *
 {
 	unsigned long long v;
 	if (strcmp(key, "iobase") == 0) {
-		if (!val || parse_uint(val, 0xffff, &v) < 0)
-			return fail(err, errlen, "%s: isa-debug-exit: invalid iobase '%s'", opt, val ? val : "");
+		if (!val || cli_parse_uint(val, 0xffff, &v) < 0)
+			return cli_fail(err, errlen, "%s: isa-debug-exit: invalid iobase '%s'", opt, val ? val : "");
 		cfg->debug_exit_iobase = (uint16_t)v;
 		return 0;
 	}
 	if (strcmp(key, "iosize") == 0) {
-		if (!val || parse_uint(val, 8, &v) < 0 || (v != 1 && v != 2 && v != 4))
-			return fail(err, errlen, "%s: isa-debug-exit: invalid iosize '%s' (1, 2 or 4)", opt, val ? val : "");
+		if (!val || cli_parse_uint(val, 8, &v) < 0 || (v != 1 && v != 2 && v != 4))
+			return cli_fail(err, errlen, "%s: isa-debug-exit: invalid iosize '%s' (1, 2 or 4)", opt, val ? val : "");
 		cfg->debug_exit_iosize = (uint16_t)v;
 		return 0;
 	}
 	if (strcmp(key, "isa-debug-exit") == 0 && !val)
 		return 0;
-	return fail(err, errlen, "%s: isa-debug-exit: unknown property '%s'", opt, key);
+	return cli_fail(err, errlen, "%s: isa-debug-exit: unknown property '%s'", opt, key);
 }
 
 static int dev_debug_exit(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	cfg->debug_exit = 1;
-	return for_each_prop(cfg, opt, arg, NULL, debug_exit_prop, err, errlen);
+	return cli_for_each_prop(cfg, opt, arg, NULL, debug_exit_prop, err, errlen);
 }
 
 /* Properties every virtio-pci device accepts: QEMU's transport switches
  * (we are modern-only, so legacy must be off or absent) and id/addr/bus. */
-static int virtio_pci_prop(struct vmm_config *cfg, const char *opt, const char *key,
-			   const char *val, char *err, size_t errlen)
+int cli_virtio_pci_prop(struct vmm_config *cfg, const char *opt, const char *key,
+			const char *val, char *err, size_t errlen)
 {
 	if (!val)
 		return strncmp(key, "virtio-", 7) == 0 ? 0 :
-		       fail(err, errlen, "%s: unknown property '%s'", opt, key);
+		       cli_fail(err, errlen, "%s: unknown property '%s'", opt, key);
 	if (strcmp(key, "disable-legacy") == 0 && (strcmp(val, "on") == 0 || strcmp(val, "auto") == 0))
 		return 0;
 	if (strcmp(key, "disable-modern") == 0 && strcmp(val, "off") == 0)
 		return 0;
 	if (strcmp(key, "id") == 0 || strcmp(key, "bus") == 0 || strcmp(key, "addr") == 0)
 		return 0;
-	return fail(err, errlen, "%s: unsupported property '%s=%s'", opt, key, val);
+	return cli_fail(err, errlen, "%s: unsupported property '%s=%s'", opt, key, val);
 }
 
 static int dev_virtio_rng(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	if (cfg->virtio_rng >= CLI_MAX_VIRTIO_RNG)
-		return fail(err, errlen, "%s: at most %d virtio-rng-pci devices", opt, CLI_MAX_VIRTIO_RNG);
-	int ret = for_each_prop(cfg, opt, arg, NULL, virtio_pci_prop, err, errlen);
+		return cli_fail(err, errlen, "%s: at most %d virtio-rng-pci devices", opt, CLI_MAX_VIRTIO_RNG);
+	int ret = cli_for_each_prop(cfg, opt, arg, NULL, cli_virtio_pci_prop, err, errlen);
 	if (ret == 0)
 		cfg->virtio_rng++;
 	return ret;
@@ -345,6 +361,8 @@ static const struct {
 } devices[] = {
 	{ "isa-debug-exit", dev_debug_exit },
 	{ "virtio-rng-pci", dev_virtio_rng },
+	{ "virtio-blk-pci", cli_dev_virtio_blk },
+	{ "virtio-net-pci", cli_dev_virtio_net },
 };
 
 static int opt_device(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
@@ -353,7 +371,7 @@ static int opt_device(struct vmm_config *cfg, const char *opt, const char *arg, 
 	for (unsigned i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
 		if (strlen(devices[i].driver) == len && strncmp(arg, devices[i].driver, len) == 0)
 			return devices[i].fn(cfg, opt, arg, err, errlen);
-	return fail(err, errlen, "%s: unknown device '%.*s'", opt, (int)len, arg);
+	return cli_fail(err, errlen, "%s: unknown device '%.*s'", opt, (int)len, arg);
 }
 
 /* ---- the option table ----------------------------------------------------- */
@@ -375,7 +393,17 @@ static const struct cli_option {
 	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
 	{ "display", 1, opt_display, "-display none       accepted (no display)" },
 	{ "no-reboot", 0, flag_no_reboot, "-no-reboot          exit (status 0) instead of resetting" },
-	{ "device", 1, opt_device, "-device isa-debug-exit[,iobase=0xf4,iosize=4] | virtio-rng-pci" },
+	{ "drive", 1, cli_opt_drive, "-drive file=F[,if=virtio|none][,format=raw|qcow2][,id=ID][,cache=MODE][,readonly=on][,serial=S]" },
+	{ "hda", 1, cli_opt_hdx, "-hda F, -hdb F        disk image as a virtio-blk disk (format probed)" },
+	{ "hdb", 1, cli_opt_hdx, NULL },
+	{ "hdc", 1, cli_opt_hdx, NULL },
+	{ "hdd", 1, cli_opt_hdx, NULL },
+	{ "cdrom", 1, cli_opt_cdrom, "-cdrom F             CD-ROM image" },
+	{ "netdev", 1, cli_opt_netdev, "-netdev tap,id=ID,ifname=TAP[,script=no,downscript=no][,queues=N]" },
+	{ "nic", 1, cli_opt_nic, "-nic tap,ifname=TAP[,model=virtio-net-pci][,mac=M] | none" },
+	{ "device", 1, opt_device, "-device isa-debug-exit[,iobase=0xf4,iosize=4] | virtio-rng-pci\n"
+				   "  -device virtio-blk-pci,drive=ID[,serial=S][,num-queues=N][,queue-size=N]\n"
+				   "  -device virtio-net-pci,netdev=ID[,mac=52:54:00:..][,mq=on]" },
 	{ "machine", 1, opt_machine, "-machine TYPE       pc, q35 or microvm (accepted)" },
 	{ "M", 1, opt_machine, NULL },
 	{ "enable-kvm", 0, flag_ignore, "-enable-kvm         accepted (always KVM)" },
@@ -388,7 +416,7 @@ static const struct cli_option {
 
 const char *cli_usage(void)
 {
-	static char buf[4096];
+	static char buf[8192];
 	if (!buf[0]) {
 		size_t off = (size_t)snprintf(buf, sizeof(buf),
 			"usage: vmm [options]\nQEMU-style options (one or two dashes):\n");
@@ -414,7 +442,7 @@ int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t e
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] != '-' || a[1] == '\0')
-			return fail(err, errlen, "unexpected argument '%s'", a);
+			return cli_fail(err, errlen, "unexpected argument '%s'", a);
 		const char *name = a + 1 + (a[1] == '-');
 		const char *inline_arg = NULL;
 		char namebuf[64];
@@ -433,18 +461,18 @@ int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t e
 				break;
 			}
 		if (!o)
-			return fail(err, errlen, "%s: unknown option", a);
+			return cli_fail(err, errlen, "%s: unknown option", a);
 		const char *arg = NULL;
 		if (o->has_arg) {
 			if (inline_arg) {
 				arg = inline_arg;
 			} else {
 				if (i + 1 >= argc)
-					return fail(err, errlen, "-%s: requires an argument", o->name);
+					return cli_fail(err, errlen, "-%s: requires an argument", o->name);
 				arg = argv[++i];
 			}
 		} else if (inline_arg) {
-			return fail(err, errlen, "-%s: takes no argument", o->name);
+			return cli_fail(err, errlen, "-%s: takes no argument", o->name);
 		}
 		char optname[72];
 		snprintf(optname, sizeof(optname), "-%s", o->name);
@@ -452,5 +480,5 @@ int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t e
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return cli_resolve_devices(cfg, err, errlen);
 }

@@ -18,6 +18,58 @@ enum serial_backend {
 	SERIAL_NONE,     /* none: no COM1 device at all */
 };
 
+/* Block and network back-ends and the virtio functions on them. Strings
+ * point into argv or into vmm_config.strings (values with ",," escapes). */
+enum cli_drive_if { CLI_IF_VIRTIO, CLI_IF_NONE };
+enum cli_media { CLI_MEDIA_DISK, CLI_MEDIA_CDROM };
+enum cli_cache {
+	CLI_CACHE_WRITEBACK,    /* default: host page cache, guest flushes honoured */
+	CLI_CACHE_WRITETHROUGH, /* treated as writeback: virtio-blk flushes anyway */
+	CLI_CACHE_NONE,         /* O_DIRECT */
+	CLI_CACHE_DIRECTSYNC,   /* O_DIRECT (as none; flushes honoured) */
+	CLI_CACHE_UNSAFE,       /* flushes ignored */
+};
+
+struct cli_drive {                /* -drive, -hda..-hdd, -cdrom */
+	const char *opt;            /* option that made it, for messages */
+	const char *file, *format, *id, *serial;
+	enum cli_drive_if iface;
+	enum cli_media media;
+	enum cli_cache cache;
+	int read_only;
+	int users;                  /* virtio-blk functions using it (0 or 1) */
+};
+
+struct cli_blk {                  /* a virtio-blk-pci function */
+	unsigned drive;             /* index into drives[] */
+	const char *drive_ref;      /* -device ...,drive=ID before resolution */
+	const char *serial;         /* NULL: the drive's serial= */
+	unsigned num_queues;        /* 0: 1 */
+	unsigned queue_size;        /* 0: device default (256) */
+};
+
+struct cli_netdev {               /* -netdev tap / -nic tap */
+	const char *id, *ifname;    /* ifname NULL: the kernel names a new tap */
+	unsigned queues;            /* queue pairs, 1..CLI_MAX_NET_QUEUES */
+	int users;
+};
+
+struct cli_nic {                  /* a virtio-net-pci function */
+	unsigned netdev;            /* index into netdevs[] */
+	const char *netdev_ref;     /* before resolution */
+	uint8_t mac[6];
+	int has_mac;                /* 0: 52:54:00:12:34:56 + index */
+	int mq;                     /* mq=on */
+};
+
+#define CLI_MAX_DRIVES 8
+#define CLI_MAX_BLK 8
+#define CLI_MAX_NETDEVS 4
+#define CLI_MAX_NICS 4
+#define CLI_MAX_NET_QUEUES 16
+#define CLI_MAX_BLK_QUEUES 16
+#define CLI_STRINGS_SIZE 8192
+
 struct vmm_config {
 	uint64_t ram_size;          /* -m, bytes (default 128 MiB) */
 	unsigned ncpus;             /* -smp (default 1) */
@@ -35,6 +87,16 @@ struct vmm_config {
 	uint16_t debug_exit_iobase, debug_exit_iosize;
 	unsigned virtio_rng;        /* -device virtio-rng-pci count */
 	int help, version;          /* -h/-help/--help, -version */
+	struct cli_drive drives[CLI_MAX_DRIVES];
+	unsigned ndrives;
+	struct cli_blk blk[CLI_MAX_BLK];
+	unsigned nblk;
+	struct cli_netdev netdevs[CLI_MAX_NETDEVS];
+	unsigned nnetdevs;
+	struct cli_nic nics[CLI_MAX_NICS];
+	unsigned nnics;
+	char strings[CLI_STRINGS_SIZE];  /* copies of parsed property values */
+	size_t strings_used;
 };
 
 #define CLI_DEFAULT_RAM (128ULL << 20)

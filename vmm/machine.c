@@ -21,9 +21,14 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/debug_exit.h"
+#include "devices/acpi_pm.h"
 #include "devices/pci.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/tap.h"
+#include "block/block.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -55,6 +60,12 @@ struct machine {
 	int request;                  /* atomic REQ(...) */
 	struct cpuid_entry *supported;
 	unsigned nsupported;
+	int have_kvm;                 /* /dev/kvm opened and checked (first bring-up) */
+
+	/* Back-ends: opened before the first bring-up, kept across resets. */
+	struct block_engine *engine;
+	struct block_dev *bdev[CLI_MAX_DRIVES];
+	struct tap *tap[CLI_MAX_NETDEVS];
 
 	/* The board: everything below is rebuilt on reset. */
 	struct guest_memory mem;
@@ -65,11 +76,16 @@ struct machine {
 	struct serial *serial;
 	struct i8042 *i8042;
 	struct rtc *rtc;
+	struct acpi_pm *pm;
 	struct debug_exit *debug_exit;
 	struct pci_host pci;
 	int have_pci;
 	struct virtio_rng *rng[CLI_MAX_VIRTIO_RNG];
 	struct virtio_pci *rng_pci[CLI_MAX_VIRTIO_RNG];
+	struct virtio_blk *blk[CLI_MAX_BLK];
+	struct virtio_pci *blk_pci[CLI_MAX_BLK];
+	struct virtio_net *net[CLI_MAX_NICS];
+	struct virtio_pci *net_pci[CLI_MAX_NICS];
 	struct vcpu_env env;
 	struct vcpu vcpus[VCPU_MAX];
 	unsigned nvcpus;
@@ -120,23 +136,6 @@ static int pci_ioeventfd(void *opaque, int fd, uint64_t addr, unsigned len, bool
 			: kvm_ioeventfd_assign(kvm, fd, addr, len, !is_mmio, 0, 0);
 }
 
-/* Reset Control Register at 0xcf9 (Intel ICH9 datasheet 13.7.5; the FADT's
- * RESET_REG): writing RST_CPU (bit 2) resets the system. The PCI host owns
- * the port (it shares the conf1 address dword) and forwards it here. */
-static uint64_t cf9_read(void *opaque, uint64_t off, unsigned size)
-{
-	return 0;
-}
-
-static void cf9_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
-{
-	struct machine *m = opaque;
-	if (value & 0x04)
-		m->ctl.reset(m->ctl.opaque);
-}
-
-static const struct bus_ops cf9_ops = { cf9_read, cf9_write };
-
 static size_t serial_rx(void *opaque, const uint8_t *buf, size_t len)
 {
 	return serial_receive(opaque, buf, len);
@@ -161,7 +160,177 @@ static int build_cpuid(struct machine *m, unsigned index, struct cpuid_entry **o
 	return 0;
 }
 
-static void machine_tear_down(struct machine *m);
+/* /dev/kvm, once per process, after the boot files were found good: a user
+ * on a host without KVM still hears about a wrong option or file first. */
+static int machine_open_kvm(struct machine *m)
+{
+	char msg[256];
+	if (m->have_kvm)
+		return 0;
+	if (kvm_open(&m->kvm, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return -ENODEV;
+	}
+	if (m->cfg->ncpus > kvm_max_vcpus(&m->kvm)) {
+		fprintf(stderr, "vmm: -smp: %u CPUs is more than KVM allows here (%u)\n",
+			m->cfg->ncpus, kvm_max_vcpus(&m->kvm));
+		return -EINVAL;
+	}
+	int ret = kvm_get_supported_cpuid(&m->kvm, &m->supported, &m->nsupported);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(-ret));
+		return ret;
+	}
+	m->have_kvm = 1;
+	return 0;
+}
+
+/* The legacy PC devices, in port order. */
+static int machine_create_pc_devices(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+	int ret;
+	if (cfg->serial != SERIAL_NONE) {
+		ret = serial_create(&m->serial, &m->pio, LAYOUT_PORT_COM1, &m->irq, LAYOUT_IRQ_COM1,
+				    chardev_write, m->chardev);
+		if (ret < 0)
+			goto failed;
+		chardev_set_receiver(m->chardev, serial_rx, m->serial);
+	}
+	ret = i8042_create(&m->i8042, &m->pio, &m->ctl);
+	if (ret < 0)
+		goto failed;
+	/* CMOS as SeaBIOS reads it: memory sizes, CPU count at 0x5f. */
+	ret = rtc_create(&m->rtc, &m->pio, &m->irq, LAYOUT_IRQ_RTC);
+	if (ret < 0)
+		goto failed;
+	rtc_cmos_set_memory(m->rtc, guest_memory_low_size(&m->mem), guest_memory_high_size(&m->mem));
+	rtc_cmos_set(m->rtc, 0x5f, (uint8_t)(cfg->ncpus - 1));
+	ret = acpi_pm_create(&m->pm, &m->pio, &m->irq, LAYOUT_IRQ_ACPI_SCI, &m->ctl);
+	if (ret < 0)
+		goto failed;
+	if (cfg->debug_exit) {
+		ret = debug_exit_create(&m->debug_exit, &m->pio, cfg->debug_exit_iobase,
+					cfg->debug_exit_iosize, &m->ctl);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -device isa-debug-exit: iobase 0x%x: %s\n",
+				cfg->debug_exit_iobase, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+failed:
+	fprintf(stderr, "vmm: creating the PC devices: %s\n", strerror(-ret));
+	return ret;
+}
+
+static int machine_create_blk(struct machine *m, unsigned i)
+{
+	const struct cli_blk *b = &m->cfg->blk[i];
+	const struct cli_drive *d = &m->cfg->drives[b->drive];
+	struct virtio_blk_opts o = {
+		.serial = b->serial ? b->serial : d->serial,
+		.num_queues = b->num_queues,
+		.queue_size = (uint16_t)b->queue_size,
+		.read_only = d->read_only,
+	};
+	int ret = virtio_blk_create(&m->blk[i], m->bdev[b->drive], &o);
+	if (ret == 0)
+		ret = virtio_pci_create(&m->blk_pci[i], &m->pci, -1, virtio_blk_device(m->blk[i]),
+					&m->mem, m->loop);
+	if (ret < 0)
+		fprintf(stderr, "vmm: virtio-blk-pci for %s %s: %s\n", d->opt, d->file,
+			ret == -ENOSPC ? "no free PCI slot" : strerror(-ret));
+	return ret;
+}
+
+static int machine_create_net(struct machine *m, unsigned i)
+{
+	const struct cli_nic *n = &m->cfg->nics[i];
+	struct virtio_net_opts o = { .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + i) } };
+	if (n->has_mac)
+		memcpy(o.mac, n->mac, sizeof(o.mac));
+	int ret = virtio_net_create(&m->net[i], m->tap[n->netdev], m->loop, &o);
+	if (ret == 0)
+		ret = virtio_pci_create(&m->net_pci[i], &m->pci, -1, virtio_net_device(m->net[i]),
+					&m->mem, m->loop);
+	if (ret < 0)
+		fprintf(stderr, "vmm: virtio-net-pci on netdev '%s': %s\n", m->cfg->netdevs[n->netdev].id,
+			ret == -ENOSPC ? "no free PCI slot" : strerror(-ret));
+	return ret;
+}
+
+/* PCI host bridge (conf1 + ECAM), 0xcf9 through it, and the PCI functions
+ * on the next free slots in command-line order per kind. */
+static int machine_create_pci_devices(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+	struct pci_host_hooks hooks = { .ioeventfd_assign = pci_ioeventfd, .opaque = &m->kvm };
+	int ret = pci_host_init(&m->pci, &m->pio, &m->mmio, &m->irq, &hooks);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: creating the PCI host: %s\n", strerror(-ret));
+		return ret;
+	}
+	m->have_pci = 1;
+	pci_host_set_cf9_handler(&m->pci, &acpi_pm_cf9_ops, m->pm);
+	for (unsigned i = 0; i < cfg->virtio_rng; i++) {
+		ret = virtio_rng_create(&m->rng[i]);
+		if (ret == 0)
+			ret = virtio_pci_create(&m->rng_pci[i], &m->pci, -1, virtio_rng_device(m->rng[i]),
+						&m->mem, m->loop);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -device virtio-rng-pci: %s\n", strerror(-ret));
+			return ret;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nblk; i++)
+		if ((ret = machine_create_blk(m, i)) < 0)
+			return ret;
+	for (unsigned i = 0; i < cfg->nnics; i++)
+		if ((ret = machine_create_net(m, i)) < 0)
+			return ret;
+	return 0;
+}
+
+/* The BSP gets the loader's registers, APs wait for INIT/SIPI. */
+static int machine_create_vcpus(struct machine *m, const struct boot_cpu_state *boot_cpu)
+{
+	char msg[256];
+	int ret;
+	m->env = (struct vcpu_env){
+		.kvm = &m->kvm, .pio = &m->pio, .mmio = &m->mmio, .mem = &m->mem,
+		.ctl = &m->ctl, .fail = vcpu_failed, .fail_opaque = m,
+	};
+	for (unsigned i = 0; i < m->cfg->ncpus; i++) {
+		struct cpuid_entry *cpuid;
+		unsigned ncpuid;
+		ret = build_cpuid(m, i, &cpuid, &ncpuid);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: CPUID for vCPU %u: %s\n", i, strerror(-ret));
+			return ret;
+		}
+		ret = vcpu_create(&m->vcpus[i], &m->env, i, cpuid, ncpuid, msg, sizeof(msg));
+		free(cpuid);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: %s\n", msg);
+			return ret;
+		}
+		m->nvcpus = i + 1;
+	}
+	ret = vcpu_set_boot_state(&m->vcpus[0], boot_cpu);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: vCPU 0: setting boot registers: %s\n", strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		ret = vcpu_start(&m->vcpus[i]);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: vCPU %u: cannot start thread: %s\n", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
 
 /* The PC board, in bring-up order. Returns 0 or -errno after printing one
  * "vmm: ..." line. */
@@ -179,71 +348,8 @@ static int machine_bring_up(struct machine *m)
 		return ret;
 	}
 
-	/* 2. The VM: TSS/identity map, in-kernel PIC+IOAPIC+LAPIC and PIT. */
-	ret = kvm_create_vm(&m->kvm, msg, sizeof(msg));
-	if (ret < 0) {
-		fprintf(stderr, "vmm: %s\n", msg);
-		return ret;
-	}
-	m->have_vm = 1;
-	ret = kvm_set_memory(&m->kvm, &m->mem);
-	if (ret < 0) {
-		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(-ret));
-		return ret;
-	}
-	kvm_irq_init(&m->kvm, &m->irq);
-	m->ctl = (struct vm_control){ ctl_reset, ctl_poweroff, ctl_exit, m };
-
-	/* 3. Buses. */
-	bus_init(&m->pio, "pio");
-	bus_init(&m->mmio, "mmio");
-	m->have_buses = 1;
-
-	/* 4. Devices, in port order of a PC. */
-	if (cfg->serial != SERIAL_NONE) {
-		ret = serial_create(&m->serial, &m->pio, LAYOUT_PORT_COM1, &m->irq, LAYOUT_IRQ_COM1,
-				    chardev_write, m->chardev);
-		if (ret < 0)
-			goto device_failed;
-		chardev_set_receiver(m->chardev, serial_rx, m->serial);
-	}
-	ret = i8042_create(&m->i8042, &m->pio, &m->ctl);
-	if (ret < 0)
-		goto device_failed;
-	ret = rtc_create(&m->rtc, &m->pio, &m->irq, LAYOUT_IRQ_RTC);
-	if (ret < 0)
-		goto device_failed;
-	rtc_cmos_set_memory(m->rtc, guest_memory_low_size(&m->mem), guest_memory_high_size(&m->mem));
-	/* TODO(core): ACPI PM block (devices/acpi_pm.h) once it lands. */
-	if (cfg->debug_exit) {
-		ret = debug_exit_create(&m->debug_exit, &m->pio, cfg->debug_exit_iobase,
-					cfg->debug_exit_iosize, &m->ctl);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: -device isa-debug-exit: iobase 0x%x: %s\n",
-				cfg->debug_exit_iobase, strerror(-ret));
-			return ret;
-		}
-	}
-
-	/* PCI host bridge (conf1 + ECAM) and the PCI functions on it. */
-	struct pci_host_hooks hooks = { .ioeventfd_assign = pci_ioeventfd, .opaque = &m->kvm };
-	ret = pci_host_init(&m->pci, &m->pio, &m->mmio, &m->irq, &hooks);
-	if (ret < 0)
-		goto device_failed;
-	m->have_pci = 1;
-	pci_host_set_cf9_handler(&m->pci, &cf9_ops, m);
-	for (unsigned i = 0; i < cfg->virtio_rng; i++) {
-		ret = virtio_rng_create(&m->rng[i]);
-		if (ret == 0)
-			ret = virtio_pci_create(&m->rng_pci[i], &m->pci, -1, virtio_rng_device(m->rng[i]),
-						&m->mem, m->loop);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: -device virtio-rng-pci: %s\n", strerror(-ret));
-			return ret;
-		}
-	}
-
-	/* 5. The boot image: kernel/firmware, initrd, command line, tables. */
+	/* 2. The boot image: kernel/firmware, initrd, command line, tables.
+	 * Loading touches only RAM, so it comes before KVM (see above). */
 	struct boot_config bc = {
 		.kernel = cfg->kernel,
 		.initrd = cfg->initrd,
@@ -261,44 +367,36 @@ static int machine_bring_up(struct machine *m)
 		return ret;
 	}
 
-	/* 6. vCPUs: the BSP gets the loader's registers, APs wait for SIPI. */
-	m->env = (struct vcpu_env){
-		.kvm = &m->kvm, .pio = &m->pio, .mmio = &m->mmio, .mem = &m->mem,
-		.ctl = &m->ctl, .fail = vcpu_failed, .fail_opaque = m,
-	};
-	for (unsigned i = 0; i < cfg->ncpus; i++) {
-		struct cpuid_entry *cpuid;
-		unsigned ncpuid;
-		ret = build_cpuid(m, i, &cpuid, &ncpuid);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: CPUID for vCPU %u: %s\n", i, strerror(-ret));
-			return ret;
-		}
-		ret = vcpu_create(&m->vcpus[i], &m->env, i, cpuid, ncpuid, msg, sizeof(msg));
-		free(cpuid);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: %s\n", msg);
-			return ret;
-		}
-		m->nvcpus = i + 1;
-	}
-	ret = vcpu_set_boot_state(&m->vcpus[0], &boot_cpu);
+	/* 3. The VM: TSS/identity map, in-kernel PIC+IOAPIC+LAPIC and PIT. */
+	ret = machine_open_kvm(m);
+	if (ret < 0)
+		return ret;
+	ret = kvm_create_vm(&m->kvm, msg, sizeof(msg));
 	if (ret < 0) {
-		fprintf(stderr, "vmm: vCPU 0: setting boot registers: %s\n", strerror(-ret));
+		fprintf(stderr, "vmm: %s\n", msg);
 		return ret;
 	}
-	for (unsigned i = 0; i < m->nvcpus; i++) {
-		ret = vcpu_start(&m->vcpus[i]);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: vCPU %u: cannot start thread: %s\n", i, strerror(-ret));
-			return ret;
-		}
+	m->have_vm = 1;
+	ret = kvm_set_memory(&m->kvm, &m->mem);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(-ret));
+		return ret;
 	}
-	return 0;
+	kvm_irq_init(&m->kvm, &m->irq);
+	m->ctl = (struct vm_control){ ctl_reset, ctl_poweroff, ctl_exit, m };
 
-device_failed:
-	fprintf(stderr, "vmm: creating the PC devices: %s\n", strerror(-ret));
-	return ret;
+	/* 4. Buses and the devices on them. */
+	bus_init(&m->pio, "pio");
+	bus_init(&m->mmio, "mmio");
+	m->have_buses = 1;
+	ret = machine_create_pc_devices(m);
+	if (ret == 0)
+		ret = machine_create_pci_devices(m);
+	if (ret < 0)
+		return ret;
+
+	/* 5. vCPUs. */
+	return machine_create_vcpus(m, &boot_cpu);
 }
 
 static void machine_stop_vcpus(struct machine *m)
@@ -316,6 +414,22 @@ static void machine_tear_down(struct machine *m)
 		vcpu_destroy(&m->vcpus[i]);
 	m->nvcpus = 0;
 	chardev_set_receiver(m->chardev, NULL, NULL);
+	for (unsigned i = 0; i < CLI_MAX_BLK; i++) {
+		if (m->blk_pci[i])
+			virtio_pci_destroy(m->blk_pci[i]);
+		if (m->blk[i])
+			virtio_blk_destroy(m->blk[i]);
+		m->blk_pci[i] = NULL;
+		m->blk[i] = NULL;
+	}
+	for (unsigned i = 0; i < CLI_MAX_NICS; i++) {
+		if (m->net_pci[i])
+			virtio_pci_destroy(m->net_pci[i]);
+		if (m->net[i])
+			virtio_net_destroy(m->net[i]);
+		m->net_pci[i] = NULL;
+		m->net[i] = NULL;
+	}
 	for (unsigned i = 0; i < CLI_MAX_VIRTIO_RNG; i++) {
 		if (m->rng_pci[i])
 			virtio_pci_destroy(m->rng_pci[i]);
@@ -329,6 +443,9 @@ static void machine_tear_down(struct machine *m)
 	m->have_pci = 0;
 	if (m->debug_exit)
 		debug_exit_destroy(m->debug_exit);
+	if (m->pm)
+		acpi_pm_destroy(m->pm);
+	m->pm = NULL;
 	if (m->rtc)
 		rtc_destroy(m->rtc);
 	if (m->i8042)
@@ -389,6 +506,117 @@ static int check_ram_size(uint64_t ram)
 	return 0;
 }
 
+static void on_block_completion(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	int ret = block_engine_poll(m->engine, 0);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: block I/O engine: %s\n", strerror(-ret));
+		machine_post(m, REQ_FAIL, VMM_EXIT_INTERNAL);
+	}
+}
+
+/* "-hda disk.img" / "-drive file=disk.img": how the user named a drive. */
+static void drive_name(const struct cli_drive *d, char *buf, size_t len)
+{
+	if (strcmp(d->opt, "-drive") == 0)
+		snprintf(buf, len, "-drive file=%s", d->file);
+	else
+		snprintf(buf, len, "%s %s", d->opt, d->file);
+}
+
+static int machine_open_drive(struct machine *m, unsigned i)
+{
+	const struct cli_drive *d = &m->cfg->drives[i];
+	struct block_open_opts o = {
+		.format = d->format,
+		.read_only = d->read_only,
+		.cache_direct = d->cache == CLI_CACHE_NONE || d->cache == CLI_CACHE_DIRECTSYNC,
+		.no_flush = d->cache == CLI_CACHE_UNSAFE,
+	};
+	char name[600];
+	int probed_raw = 0;
+	drive_name(d, name, sizeof(name));
+	int ret = block_open(&m->bdev[i], d->file, &o, m->engine, &probed_raw);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: %s: %s\n", name, block_strerror(ret));
+		return ret;
+	}
+	if (probed_raw)         /* QEMU's words (block.c, find_image_format) */
+		fprintf(stderr, "vmm: WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+			"         Automatically detecting the format is dangerous for raw images;\n"
+			"         specify format=raw explicitly (-drive file=%s,format=raw).\n",
+			d->file, d->file);
+	return 0;
+}
+
+/* Disk images and taps, opened once for the whole run (a reset keeps them). */
+static int machine_open_backends(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+	int ret;
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if (cfg->drives[i].media == CLI_MEDIA_CDROM) {
+			fprintf(stderr, "vmm: %s: CD-ROM support is not built\n", cfg->drives[i].opt);
+			return -ENOTSUP;
+		}
+	if (cfg->ndrives) {
+		ret = block_engine_create(&m->engine, 128, 0);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: block I/O engine: %s\n", strerror(-ret));
+			return ret;
+		}
+		ret = event_loop_add(m->loop, block_engine_fd(m->engine), EPOLLIN, on_block_completion, m);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: block I/O engine: %s\n", strerror(-ret));
+			return ret;
+		}
+	}
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if ((ret = machine_open_drive(m, i)) < 0)
+			return ret;
+	for (unsigned i = 0; i < cfg->nnetdevs; i++) {
+		const struct cli_netdev *nd = &cfg->netdevs[i];
+		ret = tap_open(&m->tap[i], nd->ifname, nd->queues);
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -netdev tap,id=%s: tap '%s': %s\n", nd->id,
+				nd->ifname ? nd->ifname : "", tap_strerror(ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Every exit path: guest writes reach the image before the process ends. */
+static void machine_close_backends(struct machine *m)
+{
+	for (unsigned i = 0; i < CLI_MAX_DRIVES; i++) {
+		if (!m->bdev[i])
+			continue;
+		if (!m->bdev[i]->read_only) {
+			int ret = block_flush_sync(m->bdev[i]);
+			if (ret < 0) {
+				char name[600];
+				drive_name(&m->cfg->drives[i], name, sizeof(name));
+				fprintf(stderr, "vmm: %s: flush: %s\n", name, block_strerror(ret));
+			}
+		}
+		block_close(m->bdev[i]);
+		m->bdev[i] = NULL;
+	}
+	for (unsigned i = 0; i < CLI_MAX_NETDEVS; i++) {
+		if (m->tap[i])
+			tap_close(m->tap[i]);
+		m->tap[i] = NULL;
+	}
+	if (m->engine) {
+		if (m->loop)
+			event_loop_del(m->loop, block_engine_fd(m->engine));
+		block_engine_destroy(m->engine);
+		m->engine = NULL;
+	}
+}
+
 int machine_run(const struct vmm_config *cfg)
 {
 	struct machine *m = calloc(1, sizeof(*m));
@@ -402,22 +630,11 @@ int machine_run(const struct vmm_config *cfg)
 	m->req_fd = m->sig_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 
+	/* Order: options, then files (chardev, images, taps, kernel), then
+	 * /dev/kvm, so every user error is reported on any host. */
 	if (check_ram_size(cfg->ram_size) < 0)
 		goto out;
-	if (kvm_open(&m->kvm, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, "vmm: %s\n", msg);
-		goto out;
-	}
-	if (cfg->ncpus > kvm_max_vcpus(&m->kvm)) {
-		fprintf(stderr, "vmm: -smp: %u CPUs is more than KVM allows here (%u)\n",
-			cfg->ncpus, kvm_max_vcpus(&m->kvm));
-		goto out;
-	}
-	int ret = kvm_get_supported_cpuid(&m->kvm, &m->supported, &m->nsupported);
-	if (ret < 0) {
-		fprintf(stderr, "vmm: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(-ret));
-		goto out;
-	}
+	int ret;
 	if (vcpu_signal_init() < 0 || event_loop_create(&m->loop) < 0) {
 		fprintf(stderr, "vmm: cannot set up the main loop: %s\n", strerror(errno));
 		goto out;
@@ -446,6 +663,8 @@ int machine_run(const struct vmm_config *cfg)
 		fprintf(stderr, "vmm: %s\n", msg);
 		goto out;
 	}
+	if (machine_open_backends(m) < 0)
+		goto out;
 
 	for (;;) {
 		__atomic_store_n(&m->request, REQ_NONE, __ATOMIC_SEQ_CST);
@@ -480,6 +699,7 @@ int machine_run(const struct vmm_config *cfg)
 
 out:
 	machine_tear_down(m);
+	machine_close_backends(m);
 	chardev_close(m->chardev);
 	if (m->loop)
 		event_loop_destroy(m->loop);
