@@ -15,10 +15,13 @@
 #include "boot/mptable.h"
 #include "vmm/memory.h"
 
-/* The other engineers' tables and firmware loader; until they are linked in
- * these stay NULL and are skipped. */
-__attribute__((weak)) int acpi_build(struct guest_memory *mem, const struct acpi_config *cfg);
-__attribute__((weak)) int mptable_build(struct guest_memory *mem, unsigned ncpus);
+/* Firmware boot lives in firmware.c, which needs fw_cfg from devices/: a weak
+ * reference keeps vmm_boot usable without vmm_devices (tests, fuzzers). It is
+ * linked in whenever the program references firmware.c otherwise (vmm's
+ * machine.c uses firmware_rom()/firmware_fw_cfg_setup()); else it is NULL and
+ * boot_load() answers -BOOT_ERR_NO_FIRMWARE. ACPI and MP tables are plain
+ * vmm_boot code and are called directly (a weak reference would not pull
+ * them out of the static library). */
 __attribute__((weak)) int firmware_load(struct guest_memory *mem, const struct boot_config *cfg,
 					struct boot_cpu_state *cpu, const char **failed_path);
 
@@ -251,21 +254,18 @@ int boot_load(struct guest_memory *mem, const struct boot_config *cfg,
 	}
 	/* Tables first: every kernel format finds them by scanning (MP floating
 	 * pointer, RSDP) or through the address the loader passes on. */
-	if (acpi_build) {
-		struct acpi_config ac = { .ncpus = cfg->ncpus ? cfg->ncpus : 1, .pci = cfg->pci };
-		ret = acpi_build(mem, &ac);
-		if (ret < 0) {
-			*failed_path = "ACPI tables";
-			return ret;
-		}
-		ctx.rsdp = LAYOUT_ACPI_RSDP;
+	unsigned ncpus = cfg->ncpus ? cfg->ncpus : 1;
+	struct acpi_config ac = { .ncpus = ncpus, .pci = cfg->pci };
+	ret = acpi_build(mem, &ac);
+	if (ret < 0) {
+		*failed_path = "ACPI tables";
+		return ret;
 	}
-	if (mptable_build) {
-		ret = mptable_build(mem, cfg->ncpus ? cfg->ncpus : 1);
-		if (ret < 0) {
-			*failed_path = "MP table";
-			return ret;
-		}
+	ctx.rsdp = LAYOUT_ACPI_RSDP;
+	ret = mptable_build(mem, ncpus);
+	if (ret < 0) {
+		*failed_path = "MP table";
+		return ret;
 	}
 	ret = load_kernel(&ctx);
 	if (ret < 0)

@@ -66,6 +66,10 @@ static void test_good(void)
 	CHECK_EQ(zp[0x1f1], SYNTH_BZ_SETUP_SECTS);
 	/* Nothing from past the setup header end (0x26c) is copied. */
 	CHECK_EQ(zp[0x26c], 0);
+	/* ACPI and MP tables are built for every kernel, and the RSDP passed on. */
+	CHECK_EQ(sget64(zp + 0x70), LAYOUT_ACPI_RSDP);
+	CHECK_MEM(gp(LAYOUT_ACPI_RSDP, 8), "RSD PTR ", 8);
+	CHECK_MEM(gp(LAYOUT_EBDA_START, 4), "_MP_", 4);
 
 	/* initrd: page aligned, as high as possible below the end of RAM. */
 	uint32_t img = sget32(zp + 0x218), size = sget32(zp + 0x21c);
