@@ -1,0 +1,323 @@
+/* test_qcow2_write: a fixed-seed random workload of writes (unaligned, multi-
+ * iovec, several in flight on disjoint ranges), discards and write-zeroes on
+ * images of several cluster sizes, refcount widths, versions, extended L2,
+ * a backing file and an external data file, mirrored into a raw reference;
+ * then `qemu-img check` must find no error or leak and `qemu-img compare`
+ * must find the image equal to the reference. Also: images from
+ * qcow2_create with each option are accepted by qemu-img check, refcount
+ * table growth, compressed writes, growing the disk, qcow2_check on our own
+ * images. Skips (77) without qemu-img. */
+#include "block/block.h"
+#include "qcow2/qcow2.h"
+#include "tests/check.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[256];
+static struct block_engine *eng;
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return rng;
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
+	if (r != 0)
+		fprintf(stderr, "command failed (%d): %s\n", r, cmd);
+	return r;
+}
+
+struct wait { int done, ret; };
+static void cb(void *o, int r) { ((struct wait *)o)->done = 1; ((struct wait *)o)->ret = r; }
+
+static struct block_dev *open_rw(const char *path)
+{
+	struct block_open_opts o = { .format = "qcow2", .l2_cache_bytes = 4 * 65536 };
+	struct block_dev *bs = NULL;
+	int ret = block_open(&bs, path, &o, eng, NULL);
+
+	if (ret < 0)
+		fprintf(stderr, "%s: %s\n", path, block_strerror(ret));
+	CHECK_EQ(ret, 0);
+	return ret < 0 ? NULL : bs;
+}
+
+/* Runs the workload on image (and ref, a raw file of the same size). */
+static void workload(const char *image, uint8_t *ref, uint64_t size, unsigned cs, int ops, int may_discard)
+{
+	struct block_dev *bs = open_rw(image);
+	uint8_t *buf = malloc(1 << 20);
+
+	if (!bs || !buf) {
+		free(buf);
+		return;
+	}
+	for (int i = 0; i < ops; i++) {
+		unsigned kind = (unsigned)(rnd() % 10);
+		uint64_t len = 1 + rnd() % (rnd() % 4 ? 3 * cs : 256 * 1024), off;
+
+		if (len > size)
+			len = size;
+		off = rnd() % (size - len + 1);
+		if (kind < 6) {
+			/* Two disjoint writes in flight together, each 2 iovecs. */
+			uint64_t half = len / 2, o2 = off + half;
+			struct wait w1 = { 0, 0 }, w2 = { 0, 0 };
+			uint8_t pat = (uint8_t)rnd();
+
+			for (uint64_t j = 0; j < len; j++)
+				buf[j] = (uint8_t)(pat + j * 7 + (j >> 9));
+			memcpy(ref + off, buf, len);
+			{
+				struct iovec a[2] = { { buf, half / 3 }, { buf + half / 3, half - half / 3 } };
+				struct iovec b[2] = { { buf + half, (len - half) / 2 },
+						      { buf + half + (len - half) / 2, len - half - (len - half) / 2 } };
+				int r1 = half ? block_pwritev(bs, off, a, 2, cb, &w1) : (w1.done = 1, 0);
+				int r2 = block_pwritev(bs, o2, b, 2, cb, &w2);
+
+				CHECK_EQ(r1, 0);
+				CHECK_EQ(r2, 0);
+				while ((!w1.done && r1 == 0) || (!w2.done && r2 == 0))
+					block_engine_poll(eng, 1);
+				CHECK_EQ(w1.ret, 0);
+				CHECK_EQ(w2.ret, 0);
+			}
+		} else if (kind < 8) {
+			CHECK_EQ(block_write_zeroes_sync(bs, off, len, (int)(rnd() & 1)), 0);
+			memset(ref + off, 0, len);
+		} else if (kind < 9 && may_discard) {
+			uint64_t a = (off + cs - 1) / cs * cs, e = (off + len) / cs * cs;
+
+			CHECK_EQ(block_discard_sync(bs, off, len), 0);
+			if (off + len == size)
+				e = size;
+			if (e > a)
+				memset(ref + a, 0, e - a);
+		} else if (rnd() % 3 == 0) {
+			CHECK_EQ(block_flush_sync(bs), 0);
+		} else {
+			/* Read back a random range. */
+			CHECK_EQ(block_pread_sync(bs, off, buf, len), 0);
+			if (memcmp(buf, ref + off, len) != 0) {
+				fprintf(stderr, "%s: op %d: read back differs at %llu+%llu\n", image, i,
+					(unsigned long long)off, (unsigned long long)len);
+				CHECK(0);
+			}
+		}
+		if (i == ops / 2) {   /* close and reopen in the middle */
+			block_close(bs);
+			bs = open_rw(image);
+			if (!bs)
+				break;
+		}
+	}
+	if (bs) {
+		struct qcow2_check_result r;
+
+		CHECK_EQ(qcow2_check(bs, 0, &r), 0);
+		if (r.corruptions || r.leaks)
+			fprintf(stderr, "%s: our check: %d corruptions, %d leaks\n", image, r.corruptions, r.leaks);
+		CHECK_EQ(r.corruptions, 0);
+		CHECK_EQ(r.leaks, 0);
+		block_close(bs);
+	}
+	free(buf);
+}
+
+static void write_ref(const char *path, const uint8_t *ref, uint64_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0 && write(fd, ref, size) == (ssize_t)size);
+	close(fd);
+}
+
+/* The image (created by create_cmd or qcow2_create) after the workload. */
+static void run(const char *name, const char *create_cmd, const struct qcow2_create_opts *co,
+		uint64_t size, unsigned cs, int ops, const char *base)
+{
+	char img[512], rp[512];
+	uint8_t *ref = calloc(1, size);
+	int fd;
+
+	snprintf(img, sizeof(img), "%s/%s", dir, name);
+	snprintf(rp, sizeof(rp), "%s/%s.ref", dir, name);
+	if (create_cmd)
+		CHECK_EQ(sh("cd %s && %s", dir, create_cmd), 0);
+	else
+		CHECK_EQ(qcow2_create(img, co), 0);
+	if (base) {   /* reference starts as the backing file's contents */
+		char bp[512];
+
+		snprintf(bp, sizeof(bp), "%s/%s", dir, base);
+		fd = open(bp, O_RDONLY);
+		CHECK(fd >= 0 && read(fd, ref, size) >= 0);
+		close(fd);
+	}
+	workload(img, ref, size, cs, ops, 1);
+	write_ref(rp, ref, size);
+	CHECK_EQ(sh("qemu-img check -q '%s'", img), 0);
+	CHECK_EQ(sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", img, rp), 0);
+	free(ref);
+}
+
+int main(void)
+{
+	struct qcow2_create_opts co;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_qcow2_write.XXXXXX");
+	if (system("qemu-img --version >/dev/null 2>&1") != 0) {
+		printf("qemu-img not installed: skipped\n");
+		return 77;
+	}
+	if (!mkdtemp(dir) || block_engine_create(&eng, 64, 0) < 0) {
+		perror("setup");
+		return 1;
+	}
+
+	run("d64k.qcow2", "qemu-img create -q -f qcow2 d64k.qcow2 24M", NULL, 24 << 20, 65536, 300, NULL);
+	run("c512.qcow2", "qemu-img create -q -f qcow2 -o cluster_size=512 c512.qcow2 6M", NULL, 6 << 20, 512, 200, NULL);
+	run("c4k_r1.qcow2", "qemu-img create -q -f qcow2 -o cluster_size=4096,refcount_bits=1 c4k_r1.qcow2 8M", NULL,
+	    8 << 20, 4096, 200, NULL);
+	run("v2.qcow2", "qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 10M", NULL, 10 << 20, 65536, 200, NULL);
+	run("extl2.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on extl2.qcow2 10M", NULL, 10 << 20, 65536, 200, NULL);
+	CHECK_EQ(sh("cd %s && head -c 12M /dev/urandom > base.raw", dir), 0);
+	run("over.qcow2", "qemu-img create -q -f qcow2 -b base.raw -F raw over.qcow2 12M", NULL, 12 << 20, 65536, 200,
+	    "base.raw");
+	run("overx.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=32k -b base.raw -F raw overx.qcow2 12M",
+	    NULL, 12 << 20, 32768, 200, "base.raw");
+
+	/* Our own images. 512-byte clusters with 64-bit refcounts: the
+	 * refcount table must grow several times. */
+	memset(&co, 0, sizeof(co));
+	co.size = 6 << 20;
+	co.cluster_size = 512;
+	co.refcount_bits = 64;
+	run("grow.qcow2", NULL, &co, 6 << 20, 512, 150, NULL);
+	memset(&co, 0, sizeof(co));
+	co.size = 5 << 20;
+	co.extended_l2 = 1;
+	co.lazy_refcounts = 1;
+	co.compression_type = "zstd";
+	run("own3.qcow2", NULL, &co, 5 << 20, 65536, 150, NULL);
+	memset(&co, 0, sizeof(co));
+	co.size = 4 << 20;
+	co.version = 2;
+	co.preallocation = "metadata";
+	run("own2.qcow2", NULL, &co, 4 << 20, 65536, 100, NULL);
+	{
+		char df[512];
+
+		snprintf(df, sizeof(df), "%s/own.data", dir);
+		memset(&co, 0, sizeof(co));
+		co.size = 4 << 20;
+		co.data_file = df;
+		run("ownd.qcow2", NULL, &co, 4 << 20, 65536, 100, NULL);
+	}
+
+	/* Every create option gives an image qemu-img accepts. */
+	{
+		static const char *pre[] = { "off", "metadata", "falloc", "full" };
+		char p[512];
+
+		for (int i = 0; i < 4; i++) {
+			memset(&co, 0, sizeof(co));
+			co.size = 3 << 20;
+			co.cluster_size = 4096u << i;
+			co.refcount_bits = 1u << (i * 2);
+			co.preallocation = pre[i];
+			co.backing_file = i == 0 ? "base.raw" : NULL;
+			co.backing_fmt = i == 0 ? "raw" : NULL;
+			snprintf(p, sizeof(p), "%s/create%d.qcow2", dir, i);
+			CHECK_EQ(qcow2_create(p, &co), 0);
+			CHECK_EQ(sh("qemu-img check -q '%s'", p), 0);
+			CHECK_EQ(sh("qemu-img info '%s' | grep -q 'cluster_size: %u'", p, 4096u << i), 0);
+		}
+		CHECK_EQ(sh("qemu-img info %s/create0.qcow2 | grep -q 'backing file: base.raw'", dir), 0);
+		CHECK_EQ(sh("cd %s && qemu-img convert -O raw create0.qcow2 c0.raw && head -c 3M base.raw | cmp -s - c0.raw", dir), 0);
+		memset(&co, 0, sizeof(co));
+		co.size = 1000;
+		CHECK(qcow2_create(p, &co) < 0);   /* not a multiple of 512 */
+		co.size = 1 << 20;
+		co.cluster_size = 1000;
+		CHECK(qcow2_create(p, &co) < 0);
+		co.cluster_size = 0;
+		co.version = 2;
+		co.extended_l2 = 1;
+		CHECK(qcow2_create(p, &co) < 0);
+	}
+
+	/* Compressed clusters written by us, read by qemu-img; then grow the disk. */
+	{
+		char p[512], rp[512];
+		uint8_t *ref = calloc(1, 4 << 20);
+		struct block_dev *bs;
+		struct qcow2_info info;
+
+		memset(&co, 0, sizeof(co));
+		co.size = 2 << 20;
+		snprintf(p, sizeof(p), "%s/comp.qcow2", dir);
+		snprintf(rp, sizeof(rp), "%s/comp.ref", dir);
+		CHECK_EQ(qcow2_create(p, &co), 0);
+		bs = open_rw(p);
+		if (bs) {
+			for (int c = 0; c < 32; c++) {
+				uint8_t *cl = ref + c * 65536;
+
+				for (int j = 0; j < 65536; j++)
+					cl[j] = (uint8_t)(c % 3 == 0 ? rnd() : (j / (c + 1)) & 0x3f);
+				CHECK_EQ(qcow2_write_compressed(bs, (uint64_t)c * 65536, cl, 65536), 0);
+			}
+			/* Overwrite part of a compressed cluster: copy-on-write from it. */
+			memset(ref + 65536 + 1000, 0xee, 3000);
+			CHECK_EQ(block_pwrite_sync(bs, 65536 + 1000, ref + 65536 + 1000, 3000), 0);
+			CHECK_EQ(qcow2_get_info(bs, &info), 0);
+			CHECK_EQ(info.cluster_size, 65536);
+			CHECK_EQ(info.version, 3);
+			CHECK_STR(info.compression_type, "zlib");
+			CHECK_EQ(block_truncate(bs, 4 << 20), 0);
+			CHECK_EQ(bs->size, 4 << 20);
+			memset(ref + (3 << 20), 0x5a, 65536);
+			CHECK_EQ(block_pwrite_sync(bs, 3 << 20, ref + (3 << 20), 65536), 0);
+			{
+				uint64_t pnum = 0, host = 0;
+				int flags = 0;
+
+				CHECK_EQ(block_get_status(bs, 2 * 65536, 65536, &pnum, &host, &flags), 0);
+				CHECK_EQ(flags, BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED | BLOCK_STATUS_COMPRESSED);
+				CHECK_EQ(block_get_status(bs, 3 << 20, 1 << 20, &pnum, &host, &flags), 0);
+				CHECK_EQ(flags, BLOCK_STATUS_DATA | BLOCK_STATUS_ALLOCATED);
+				CHECK_EQ(pnum, 65536);
+				CHECK(host != 0 && host % 65536 == 0);
+				CHECK_EQ(block_get_status(bs, (3 << 20) + 65536, (1 << 20) - 65536, &pnum, &host, &flags), 0);
+				CHECK_EQ(flags, BLOCK_STATUS_ZERO);
+				CHECK_EQ(pnum, (1 << 20) - 65536);
+			}
+			block_close(bs);
+		}
+		write_ref(rp, ref, 4 << 20);
+		CHECK_EQ(sh("qemu-img check -q '%s'", p), 0);
+		CHECK_EQ(sh("qemu-img info '%s' | grep -q 'virtual size: 4 MiB'", p), 0);
+		CHECK_EQ(sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", p, rp), 0);
+		CHECK_EQ(sh("qemu-img check '%s' | grep -q '[1-9][0-9.]*%% compressed clusters'", p), 0);
+		free(ref);
+	}
+
+	block_engine_destroy(eng);
+	sh("rm -rf %s", dir);
+	return check_done();
+}
