@@ -62,7 +62,8 @@ int boot_file_open(struct boot_file *f, const char *path)
 	f->fd = -1;
 	f->size = 0;
 	f->path = path;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as -kernel must not hang the VMM. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		boot_set_errno(errno);
 		return -BOOT_ERR_IO;
@@ -72,8 +73,8 @@ int boot_file_open(struct boot_file *f, const char *path)
 		close(fd);
 		return -BOOT_ERR_IO;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		boot_set_errno(EISDIR);
+	if (!S_ISREG(st.st_mode)) {
+		boot_set_errno(S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
 		close(fd);
 		return -BOOT_ERR_IO;
 	}
@@ -270,5 +271,7 @@ int boot_load(struct guest_memory *mem, const struct boot_config *cfg,
 	ret = load_kernel(&ctx);
 	if (ret < 0)
 		memset(cpu, 0, sizeof(*cpu));
+	else
+		*failed_path = NULL;
 	return ret;
 }

@@ -153,7 +153,7 @@ int linux_load_bzimage(struct boot_ctx *ctx, const struct boot_file *f)
 
 	uint64_t setup_sects = hdr[BP_SETUP_SECTS] ? hdr[BP_SETUP_SECTS] : 4;
 	uint64_t pm_off = (setup_sects + 1) * 512;
-	if (pm_off >= f->size)
+	if (pm_off >= f->size || f->size - pm_off <= 0x200)   /* must hold the 64-bit entry */
 		return -BOOT_ERR_TRUNCATED;
 	uint64_t pm_size = f->size - pm_off;
 	uint64_t need = pm_size;

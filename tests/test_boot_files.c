@@ -52,6 +52,15 @@ int main(void)
 
 	CHECK_EQ(load_path("/tmp", &failed), -BOOT_ERR_IO);
 	CHECK_EQ(boot_errno(), EISDIR);
+	/* A FIFO is refused at once instead of blocking in open(). */
+	char fifo[] = "/tmp/vmm-boot-fifo-XXXXXX";
+	int tfd = mkstemp(fifo);
+	close(tfd);
+	unlink(fifo);
+	CHECK_EQ(mkfifo(fifo, 0600), 0);
+	CHECK_EQ(load_path(fifo, &failed), -BOOT_ERR_IO);
+	CHECK_EQ(boot_errno(), EINVAL);
+	unlink(fifo);
 
 	/* ELF32 without a multiboot header is not something we boot. */
 	struct synth s = synth_mb_elf32();

@@ -232,6 +232,10 @@ static void test_refusals(void)
 	CHECK_EQ(load_bz(&t, NULL, NULL, &cpu, &failed), -BOOT_ERR_TRUNCATED);
 	t.len = PM_OFF;
 	CHECK_EQ(load_bz(&t, NULL, NULL, &cpu, &failed), -BOOT_ERR_TRUNCATED);
+	t.len = PM_OFF + 0x200;                       /* no byte at the 64-bit entry */
+	CHECK_EQ(load_bz(&t, NULL, NULL, &cpu, &failed), -BOOT_ERR_TRUNCATED);
+	t.len = PM_OFF + 0x201;
+	CHECK_EQ(load_bz(&t, NULL, NULL, &cpu, &failed), 0);
 	s.buf[0x1f1] = 0xff;                          /* setup_sects beyond the file */
 	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_TRUNCATED);
 	s.buf[0x1f1] = SYNTH_BZ_SETUP_SECTS;

@@ -226,6 +226,15 @@ static inline int synth_corrupt_loop(const struct synth *s, const struct boot_co
 			fprintf(stderr, "iteration %u: unexpected result %d\n", it, r);
 			bad++;
 		}
+		/* A kernel accepted despite the damage still starts in loaded RAM. */
+		if (r == 0 && (!guest_memory_ptr(&mem, cpu.rip, 1) || cpu.mode == BOOT_CPU_RESET)) {
+			fprintf(stderr, "iteration %u: entry 0x%llx not in RAM\n", it, (unsigned long long)cpu.rip);
+			bad++;
+		}
+		if (r < 0 && !failed) {
+			fprintf(stderr, "iteration %u: error %d names no file\n", it, r);
+			bad++;
+		}
 	}
 	unlink(path);
 	free(path);
