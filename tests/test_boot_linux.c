@@ -7,6 +7,7 @@
 #include "tests/check.h"
 #include "tests/test_boot_synth.h"
 #include "boot/layout.h"
+#include "boot/e820.h"
 
 #define MEM_SIZE (64ULL << 20)
 #define PM_SIZE 0x1000
@@ -171,6 +172,42 @@ static void test_placement(void)
 	free(s.buf);
 }
 
+/* 4 GiB of RAM: 3 GiB below the hole, 1 GiB from 4 GiB; the initrd obeys
+ * initrd_addr_max (2 GiB - 1) rather than the end of RAM. */
+static void test_big_ram(void)
+{
+	struct guest_memory big;
+	struct e820_entry map[E820_MAX_ENTRIES];
+	CHECK_EQ(guest_memory_init(&big, 4 * LAYOUT_GiB), 0);
+	int n = e820_build(&big, map, E820_MAX_ENTRIES);
+	CHECK_EQ(n, 9);
+	CHECK_EQ(map[2].addr, 0x100000);
+	CHECK_EQ(map[2].size, LAYOUT_LOWMEM_END - 0x100000);
+	CHECK_EQ(map[2].type, E820_TYPE_RAM);
+	CHECK_EQ(map[8].addr, LAYOUT_HIGHMEM_START);
+	CHECK_EQ(map[8].size, LAYOUT_GiB);
+	CHECK_EQ(map[8].type, E820_TYPE_RAM);
+	for (int i = 3; i < 8; i++) {
+		CHECK_EQ(map[i].type, E820_TYPE_RESERVED);
+		CHECK(map[i].addr >= LAYOUT_LOWMEM_END && map[i].addr + map[i].size <= LAYOUT_FIRMWARE_END);
+	}
+	CHECK_EQ(e820_build(&big, map, 8), -BOOT_ERR_NO_ROOM);
+
+	struct guest_memory small = mem;
+	mem = big;
+	struct synth s = synth_bzimage(PM_SIZE);
+	struct boot_cpu_state cpu;
+	const char *failed;
+	CHECK_EQ(load_bz(&s, NULL, initrd_path, &cpu, &failed), 0);
+	const uint8_t *zp = gp(LAYOUT_ZERO_PAGE, 4096);
+	CHECK_EQ(sget32(zp + 0x218), (0x80000000ULL - INITRD_SIZE) & ~0xfffULL);
+	CHECK_EQ(zp[0x1e8], 9);
+	CHECK_EQ(sget64(zp + 0x2d0 + 8 * 20), LAYOUT_HIGHMEM_START);
+	free(s.buf);
+	mem = small;
+	guest_memory_destroy(&big);
+}
+
 static void test_cmdline(void)
 {
 	struct boot_cpu_state cpu;
@@ -265,6 +302,7 @@ int main(void)
 	initrd_path = synth_write_file(initrd_data, INITRD_SIZE);
 	test_good();
 	test_placement();
+	test_big_ram();
 	test_cmdline();
 	test_refusals();
 	test_corrupt();
