@@ -25,6 +25,9 @@
 __attribute__((weak)) int firmware_load(struct guest_memory *mem, const struct boot_config *cfg,
 					struct boot_cpu_state *cpu, const char **failed_path);
 
+#define BDA_EBDA_SEG      0x40e
+#define BDA_BASE_MEM_KIB  0x413
+
 /* errno of the last I/O failure, per thread so that concurrent loads (tests,
  * fuzzers) do not see each other's. */
 static _Thread_local int boot_last_errno;
@@ -267,6 +270,15 @@ int boot_load(struct guest_memory *mem, const struct boot_config *cfg,
 	if (ret < 0) {
 		*failed_path = "MP table";
 		return ret;
+	}
+	/* BIOS data area as a BIOS leaves it: EBDA segment (read by Linux's
+	 * get_bios_ebda() and MP table scan) and base memory size in KiB. */
+	uint8_t bda_ebda[2] = { (uint8_t)(LAYOUT_EBDA_START >> 4), (uint8_t)(LAYOUT_EBDA_START >> 12) };
+	uint8_t bda_basemem[2] = { (uint8_t)(LAYOUT_EBDA_START >> 10), (uint8_t)(LAYOUT_EBDA_START >> 18) };
+	if (guest_memory_write(mem, BDA_EBDA_SEG, bda_ebda, 2) < 0 ||
+	    guest_memory_write(mem, BDA_BASE_MEM_KIB, bda_basemem, 2) < 0) {
+		*failed_path = cfg->kernel;
+		return -BOOT_ERR_NO_ROOM;
 	}
 	ret = load_kernel(&ctx);
 	if (ret < 0)

@@ -71,6 +71,8 @@ static void test_good(void)
 	CHECK_EQ(sget64(zp + 0x70), LAYOUT_ACPI_RSDP);
 	CHECK_MEM(gp(LAYOUT_ACPI_RSDP, 8), "RSD PTR ", 8);
 	CHECK_MEM(gp(LAYOUT_EBDA_START, 4), "_MP_", 4);
+	CHECK_EQ(sget16(gp(0x40e, 2)), LAYOUT_EBDA_START >> 4);   /* BDA: EBDA segment */
+	CHECK_EQ(sget16(gp(0x413, 2)), 639);                     /* BDA: base memory KiB */
 
 	/* initrd: page aligned, as high as possible below the end of RAM. */
 	uint32_t img = sget32(zp + 0x218), size = sget32(zp + 0x21c);
