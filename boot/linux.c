@@ -160,26 +160,27 @@ int linux_load_bzimage(struct boot_ctx *ctx, const struct boot_file *f)
 	uint64_t init_size = version >= 0x020a ? boot_get32(hdr + BP_INIT_SIZE) : 0;
 	if (init_size > need)
 		need = init_size;
-	uint64_t pref = version >= 0x020a ? boot_get64(hdr + BP_PREF_ADDRESS) : LAYOUT_KERNEL_LOAD;
+	uint64_t pref = version >= 0x020a ? boot_get64(hdr + BP_PREF_ADDRESS) : 0;
 	uint64_t align = boot_get32(hdr + BP_KERNEL_ALIGNMENT);
-	int relocatable = hdr[BP_RELOCATABLE] != 0;
 	uint64_t low_end = e820_low_ram_end(mem);
-	uint64_t load;
+	uint64_t load = pref ? pref : LAYOUT_KERNEL_LOAD;
 
-	/* pref_address spares a relocatable kernel from moving itself; with too
-	 * little RAM for it, the lowest aligned address above 1 MiB. */
-	if (pref && boot_check_range(mem, pref, need, low_end) == 0 &&
-	    (!relocatable || !align || pref % align == 0)) {
-		load = pref;
-	} else if (relocatable) {
+	/* boot.rst, init_size: a relocatable kernel first moves itself to
+	 * align_up(max(load address, pref_address), kernel_alignment) and needs
+	 * init_size bytes from there; loading it at exactly that address makes
+	 * the move a no-op and the whole footprint [load, load + need). A
+	 * non-relocatable kernel runs where pref_address (or 1 MiB) says. */
+	if (hdr[BP_RELOCATABLE]) {
 		if (align == 0 || (align & (align - 1)) || align > LAYOUT_GiB)
 			return -BOOT_ERR_BAD_HEADER;
-		load = BOOT_ALIGN_UP(LAYOUT_KERNEL_LOAD, align);
-		if (boot_check_range(mem, load, need, low_end) < 0)
+		if (load < LAYOUT_KERNEL_LOAD)
+			load = LAYOUT_KERNEL_LOAD;
+		if (load > LAYOUT_FIRMWARE_END)
 			return -BOOT_ERR_NO_ROOM;
-	} else {
-		return -BOOT_ERR_NO_ROOM;
+		load = BOOT_ALIGN_UP(load, align);
 	}
+	if (boot_check_range(mem, load, need, low_end) < 0)
+		return -BOOT_ERR_NO_ROOM;
 
 	ret = boot_file_load(f, mem, pm_off, pm_size, load);
 	if (ret < 0)

@@ -149,20 +149,43 @@ static void test_placement(void)
 	CHECK_EQ(boot_errno(), ENOENT);
 	free(s.buf);
 
-	/* pref_address does not fit in 16 MiB: relocatable kernel at 2 MiB. */
+	/* pref_address + init_size beyond 16 MiB of RAM: the kernel would move
+	 * itself there anyway (boot.rst init_size), so it does not fit. */
 	struct guest_memory big = mem;
 	CHECK_EQ(guest_memory_init(&mem, 16 << 20), 0);
 	s = synth_bzimage(PM_SIZE);
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_NO_ROOM);
+	CHECK_STR(failed, "KERNEL");
+	s.buf[0x234] = 0;
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_NO_ROOM);
+	/* A kernel that prefers 2 MiB loads there. */
+	s.buf[0x234] = 1;
+	sput64(s.buf + 0x258, 0x200000);
 	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), 0);
 	CHECK_EQ(cpu.rip, 0x200000 + 0x200);
 	CHECK_MEM(gp(0x200000, PM_SIZE), s.buf + PM_OFF, PM_SIZE);
 	CHECK_EQ(sget32(gp(LAYOUT_ZERO_PAGE + 0x214, 4)), 0x200000);
-	/* ... and not relocatable: refused. */
+	/* Relocatable: pref_address rounded up to kernel_alignment. */
+	sput64(s.buf + 0x258, 0x280000);
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), 0);
+	CHECK_EQ(cpu.rip, 0x400000 + 0x200);
+	/* ... and below 1 MiB raised to 1 MiB first. */
+	sput64(s.buf + 0x258, 0x1000);
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), 0);
+	CHECK_EQ(cpu.rip, 0x200000 + 0x200);
+	/* Not relocatable: exactly pref_address, and never below 1 MiB. */
 	s.buf[0x234] = 0;
+	sput64(s.buf + 0x258, 0x280000);
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), 0);
+	CHECK_EQ(cpu.rip, 0x280000 + 0x200);
+	sput64(s.buf + 0x258, 0x1000);
 	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_NO_ROOM);
-	CHECK_STR(failed, "KERNEL");
-	/* init_size larger than RAM. */
+	sput64(s.buf + 0x258, 0xfffffffffffff000ULL);
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_NO_ROOM);
 	s.buf[0x234] = 1;
+	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_NO_ROOM);
+	sput64(s.buf + 0x258, 0x200000);
+	/* init_size larger than RAM. */
 	sput32(s.buf + 0x260, 32 << 20);
 	CHECK_EQ(load_bz(&s, NULL, NULL, &cpu, &failed), -BOOT_ERR_NO_ROOM);
 	/* kernel_alignment not a power of two. */
