@@ -191,7 +191,18 @@ static size_t build_dsdt(struct builder *b, const struct acpi_config *cfg)
 	aml_res_end(&a);
 	aml_close(&a);
 	aml_close(&a);
+	/* The MC146818 RTC/CMOS (devices/rtc.c); no PNP0303 keyboard: the i8042
+	 * has nothing behind it, and SeaBIOS then skips its PS/2 probe. */
+	aml_device_open(&a, "RTC_");
+	aml_name_eisaid(&a, "_HID", "PNP0B00");
+	aml_name_decl(&a, "_CRS");
+	aml_buffer_open(&a);
+	aml_res_io(&a, LAYOUT_PORT_RTC, 8);
+	aml_res_irq_noflags(&a, LAYOUT_IRQ_RTC);
+	aml_res_end(&a);
 	aml_close(&a);
+	aml_close(&a);
+	aml_close(&a);          /* \_SB */
 	/* \_S5: SLP_TYPa, SLP_TYPb, reserved (7.4.2). */
 	aml_name_decl(&a, "\\_S5_");
 	aml_package_open(&a, 4);
