@@ -173,6 +173,33 @@ int qcow2_overlaps_fixed(struct qcow2_state *s, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int qcow2_overlaps_metadata(struct qcow2_state *s, uint64_t off, uint64_t len)
+{
+	uint64_t cs = s->cluster_size;
+
+	if (qcow2_overlaps_fixed(s, off, len))
+		return 1;
+	for (uint32_t i = 0; i < s->l1_size; i++) {
+		uint64_t l2 = s->l1[i] & QCOW2_L1_OFFSET_MASK;
+
+		if (l2 && off < l2 + cs && l2 < off + len)
+			return 1;
+	}
+	for (uint64_t i = 0; i < s->reftable_entries; i++) {
+		uint64_t rb = s->reftable[i];
+
+		if (rb && off < rb + cs && rb < off + len)
+			return 1;
+	}
+	for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+		uint64_t o = s->snaps[i].l1_offset, l = (uint64_t)s->snaps[i].l1_size * 8;
+
+		if (l && off < o + l && o < off + len)
+			return 1;
+	}
+	return 0;
+}
+
 static const char *const feature_default[3][8] = {
 	{ "dirty bit", "corrupt bit", "external data file", "compression type", "extended L2 entries" },
 	{ "lazy refcounts" },

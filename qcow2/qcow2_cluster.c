@@ -105,15 +105,17 @@ static int qreq_finish(struct block_dev *bs, struct qreq *q, int err, int submit
 	}
 	if (err < 0)
 		__atomic_compare_exchange_n(&q->ret, &(int){ 0 }, err, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&q->pending, __ATOMIC_SEQ_CST) == 1) {
-		int ret = q->ret;
+	if (__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST) == 0) {
+		/* Every host I/O already completed (or there was none). */
+		int ret = __atomic_load_n(&q->ret, __ATOMIC_SEQ_CST);
 		block_done_fn done = q->done;
 		void *opaque = q->opaque;
 
 		free(q);
-		return block_engine_complete(bs->engine, done, opaque, ret);
+		ret = block_engine_complete(bs->engine, done, opaque, ret);
+		/* The request's host I/O is done: it cannot be failed now. */
+		return submitted ? 0 : ret;
 	}
-	qreq_put(q, 0);
 	return 0;
 }
 
@@ -517,6 +519,10 @@ static int write_subclusters(struct block_dev *bs, uint64_t vc, uint64_t e, uint
 		}
 		host = (uint64_t)c;
 	}
+	if (s->data_fd == s->fd && qcow2_overlaps_metadata(s, host + so, eo - so)) {
+		ret = QCOW2_E_OVERLAP;
+		goto out;
+	}
 	ret = qcow2_pwrite(s->data_fd, buf, eo - so, host + so);
 	if (ret < 0)
 		goto out;
@@ -591,6 +597,10 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 				    (ne & QCOW2_L2_OFFSET_MASK) != host - o + (nvc - vc) * cs)
 					break;
 				n += nn;
+			}
+			if (s->data_fd == s->fd && qcow2_overlaps_metadata(s, host, n)) {
+				ret = QCOW2_E_OVERLAP;
+				break;
 			}
 			if (!q) {
 				uint8_t *tmp = malloc(n);

@@ -171,6 +171,8 @@ int qcow2_sync(struct qcow2_state *s);
 int qcow2_write_header(struct qcow2_state *s);
 /* Whether [off, off+len) of the image hits the header, L1, refcount table or snapshot table. */
 int qcow2_overlaps_fixed(struct qcow2_state *s, uint64_t off, uint64_t len);
+/* Also the active L2 tables, refcount blocks and snapshot L1 tables (before in-place data writes). */
+int qcow2_overlaps_metadata(struct qcow2_state *s, uint64_t off, uint64_t len);
 int qcow2_write_l1_entry(struct qcow2_state *s, unsigned idx);
 int qcow2_mark_dirty(struct qcow2_state *s);
 

@@ -303,7 +303,7 @@ static int64_t find_free(struct qcow2_state *s, uint64_t n)
 			if (ret < 0)
 				return ret;
 		}
-		if (rc == 0 && qcow2_overlaps_fixed(s, c * cs, cs))
+		if (rc == 0 && qcow2_overlaps_metadata(s, c * cs, cs))
 			rc = 1;
 		if (rc) {
 			run = 0;

@@ -237,6 +237,52 @@ int main(void)
 		}
 	}
 
+	/* A data cluster pointing at its own L2 table: the write is refused
+	 * and the table survives. */
+	fresh();
+	{
+		struct block_open_opts o = { .format = "qcow2" };
+		struct block_dev *bs;
+		uint8_t buf[512];
+		uint64_t l2 = l2_off();
+
+		memset(buf, 0xff, sizeof(buf));
+		patch(l2, l2 | (1ull << 63), 8);
+		CHECK_EQ(block_open(&bs, path, &o, eng, NULL), 0);
+		EXPECT(block_pwrite_sync(bs, 0, buf, sizeof(buf)), QCOW2_E_OVERLAP);
+		block_close(bs);
+		CHECK_EQ(get(l2, 8), l2 | (1ull << 63));
+		CHECK_EQ(get(l2 + 8, 8) & (1ull << 63), 1ull << 63);
+	}
+
+	/* A backing file that is the image itself: refused, no endless recursion. */
+	{
+		struct qcow2_create_opts co = { .size = 1 << 20, .backing_file = "c.qcow2", .backing_fmt = "qcow2" };
+
+		CHECK_EQ(qcow2_create(path, &co), 0);
+		EXPECT(try_open(1), QCOW2_E_BACKING);
+	}
+
+	/* Dirty bit (lazy refcounts) with a leak: repaired on a read-write open. */
+	{
+		struct qcow2_create_opts co = { .size = 4 << 20, .lazy_refcounts = 1 };
+		struct block_open_opts o = { .format = "qcow2" };
+		struct qcow2_check_result r;
+		struct block_dev *bs;
+		uint64_t rb;
+
+		CHECK_EQ(qcow2_create(path, &co), 0);
+		rb = get(get(48, 8), 8);
+		patch(rb + 2 * 40, 1, 2);
+		patch(72, 1, 8);
+		CHECK_EQ(block_open(&bs, path, &o, eng, NULL), 0);
+		CHECK_EQ(get(72, 8), 0);
+		CHECK_EQ(qcow2_check(bs, 0, &r), 0);
+		CHECK_EQ(r.leaks, 0);
+		CHECK_EQ(r.corruptions, 0);
+		block_close(bs);
+	}
+
 	/* Random corruption of the metadata clusters: never a crash. */
 	srand(1);
 	for (int i = 0; i < 300; i++) {
