@@ -507,18 +507,18 @@ static void info_human(const struct info_data *d)
 	}
 	printf("Format specific information:\n");
 	printf("    compat: %s\n", d->qi.version == 2 ? "0.10" : "1.1");
-	if (d->qi.version >= 3) {
-		printf("    compression type: %s\n", d->qi.compression_type ? d->qi.compression_type : "zlib");
-		printf("    lazy refcounts: %s\n", d->qi.lazy_refcounts ? "true" : "false");
-	}
-	printf("    refcount bits: %u\n", d->qi.refcount_bits);
-	if (d->qi.data_file) {
-		printf("    data file: %s\n", d->qi.data_file);
-		printf("    data file raw: false\n");
-	}
-	printf("    corrupt: %s\n", d->qi.corrupt ? "true" : "false");
+	printf("    compression type: %s\n", d->qi.compression_type ? d->qi.compression_type : "zlib");
 	if (d->qi.version >= 3)
+		printf("    lazy refcounts: %s\n", d->qi.lazy_refcounts ? "true" : "false");
+	printf("    refcount bits: %u\n", d->qi.refcount_bits);
+	if (d->qi.version >= 3) {
+		if (d->qi.data_file) {
+			printf("    data file: %s\n", d->qi.data_file);
+			printf("    data file raw: false\n");
+		}
+		printf("    corrupt: %s\n", d->qi.corrupt ? "true" : "false");
 		printf("    extended l2: %s\n", d->qi.extended_l2 ? "true" : "false");
+	}
 }
 
 static json_t *info_json(const struct info_data *d)
@@ -558,19 +558,19 @@ static json_t *info_json(const struct info_data *d)
 
 		json_object_set_new(fs, "type", json_string("qcow2"));
 		json_object_set_new(data, "compat", json_string(d->qi.version == 2 ? "0.10" : "1.1"));
-		if (d->qi.version >= 3) {
-			json_object_set_new(data, "compression-type",
-					    json_string(d->qi.compression_type ? d->qi.compression_type : "zlib"));
-			json_object_set_new(data, "lazy-refcounts", json_boolean(d->qi.lazy_refcounts));
-		}
-		json_object_set_new(data, "refcount-bits", json_integer(d->qi.refcount_bits));
-		if (d->qi.data_file) {
-			json_object_set_new(data, "data-file", json_string(d->qi.data_file));
-			json_object_set_new(data, "data-file-raw", json_false());
-		}
-		json_object_set_new(data, "corrupt", json_boolean(d->qi.corrupt));
+		json_object_set_new(data, "compression-type",
+				    json_string(d->qi.compression_type ? d->qi.compression_type : "zlib"));
 		if (d->qi.version >= 3)
+			json_object_set_new(data, "lazy-refcounts", json_boolean(d->qi.lazy_refcounts));
+		json_object_set_new(data, "refcount-bits", json_integer(d->qi.refcount_bits));
+		if (d->qi.version >= 3) {
+			if (d->qi.data_file) {
+				json_object_set_new(data, "data-file", json_string(d->qi.data_file));
+				json_object_set_new(data, "data-file-raw", json_false());
+			}
+			json_object_set_new(data, "corrupt", json_boolean(d->qi.corrupt));
 			json_object_set_new(data, "extended-l2", json_boolean(d->qi.extended_l2));
+		}
 		json_object_set_new(fs, "data", data);
 		json_object_set_new(o, "format-specific", fs);
 		if (d->qi.backing_file) {
@@ -712,7 +712,8 @@ static void check_json(const struct qcow2_check_result *r, const char *filename)
 		json_object_set_new(o, "leaks-fixed", json_integer(r->leaks_fixed));
 	if (r->corruptions_fixed)
 		json_object_set_new(o, "corruptions-fixed", json_integer(r->corruptions_fixed));
-	json_object_set_new(o, "allocated-clusters", json_integer((json_int_t)r->allocated_clusters));
+	if (r->allocated_clusters)
+		json_object_set_new(o, "allocated-clusters", json_integer((json_int_t)r->allocated_clusters));
 	if (r->fragmented_clusters)
 		json_object_set_new(o, "fragmented-clusters", json_integer((json_int_t)r->fragmented_clusters));
 	if (r->compressed_clusters)

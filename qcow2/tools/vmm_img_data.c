@@ -461,6 +461,29 @@ static int map_dump(const struct map_entry *e, struct map_entry *next, int json)
 	return 0;
 }
 
+/* The file a layer's data lives in: its external data file if it has one
+ * (qemu's map names it), else the image. Names are kept for the run. */
+struct map_names {
+	struct block_dev *bs;
+	char *name;
+};
+
+static const char *map_file_name(struct map_names *seen, struct block_dev *layer)
+{
+	struct qcow2_info qi;
+	size_t i;
+
+	for (i = 0; i < 64 && seen[i].bs; i++)
+		if (seen[i].bs == layer)
+			return seen[i].name ? seen[i].name : layer->filename;
+	if (i == 64)
+		return layer->filename;
+	seen[i].bs = layer;
+	if (img_is_qcow2(layer) && qcow2_get_info(layer, &qi) == 0 && qi.data_file)
+		seen[i].name = img_backing_path(layer->filename, qi.data_file);
+	return seen[i].name ? seen[i].name : layer->filename;
+}
+
 int img_cmd_map(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -473,6 +496,7 @@ int img_cmd_map(int argc, char **argv)
 	const char *fmt = NULL;
 	struct block_dev *bs;
 	struct map_entry cur = { 0 }, e;
+	struct map_names names[64] = { { 0 } };
 	uint64_t off = 0, end, maxlen = UINT64_MAX;
 	int json = 0, c, have = 0, ret, status = 1;
 
@@ -535,13 +559,16 @@ int img_cmd_map(int argc, char **argv)
 		e.zero = !!(flags & BLOCK_STATUS_ZERO);
 		e.data = !!(flags & BLOCK_STATUS_DATA);
 		e.has_offset = e.data && !(flags & BLOCK_STATUS_COMPRESSED);
+		/* A zero cluster with a host cluster behind it (driver reports its offset). */
+		if (e.zero && !e.data && host)
+			e.has_offset = 1;
 		e.offset = e.has_offset ? host : 0;
 		if (!img_is_qcow2(layer) && e.present) {
 			/* A raw layer maps every byte, holes included. */
 			e.has_offset = 1;
 			e.offset = off;
 		}
-		e.filename = layer->filename;
+		e.filename = map_file_name(names, layer);
 		if (have && map_mergeable(&cur, &e)) {
 			cur.length += e.length;
 		} else {
@@ -558,6 +585,8 @@ int img_cmd_map(int argc, char **argv)
 		printf("]\n");
 	status = 0;
 out:
+	for (int i = 0; i < 64; i++)
+		free(names[i].name);
 	block_close(bs);
 	return status;
 }

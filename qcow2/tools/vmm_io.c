@@ -313,7 +313,7 @@ static int cmd_alloc(struct io_state *st, int argc, char **argv)
 		remaining -= (int64_t)pnum;
 	}
 	img_cvtstr((double)off, s1, sizeof(s1));
-	printf("%" PRId64 "/%" PRId64 " bytes %sallocated at offset %s\n", sum, count, sum == 0 ? "not " : "", s1);
+	printf("%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n", sum, count, s1);
 	return 0;
 }
 
@@ -370,7 +370,12 @@ static int cmd_info(struct io_state *st)
 	if (qcow2_get_info(st->bs, &qi) < 0)
 		return -EIO;
 	img_cvtstr(qi.cluster_size, s1, sizeof(s1));
-	img_cvtstr((double)st->bs->size, s2, sizeof(s2));
+	{
+		/* The VM state lives past the last L1 entry's coverage (qcow2_vm_state_offset). */
+		uint64_t cover = (uint64_t)qi.cluster_size * (qi.cluster_size / (qi.extended_l2 ? 16 : 8));
+
+		img_cvtstr((double)((st->bs->size + cover - 1) / cover * cover), s2, sizeof(s2));
+	}
 	printf("cluster size: %s\nvm state offset: %s\n", s1, s2);
 	printf("Format specific information:\n    compat: %s\n", qi.version == 2 ? "0.10" : "1.1");
 	if (qi.version >= 3) {

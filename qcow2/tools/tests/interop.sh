@@ -32,6 +32,18 @@ compare_raw() {
 		return
 	fi
 	same "$name: vmm-img convert -O raw == qemu-img convert -O raw" "$T/q.raw" "$T/v.raw"
+	# What qemu-img reports about the same file, field by field.
+	qemu-img info --output=json "$img" >"$T/q.json"
+	"$IMG" info --output=json "$img" >"$T/v.json"
+	same_json "$name: info --output=json as qemu-img's" "$T/v.json" "$T/q.json" actual-size
+	qemu-img map --output=json "$img" >"$T/q.json"
+	"$IMG" map --output=json "$img" >"$T/v.json"
+	same_json "$name: map --output=json as qemu-img's" "$T/v.json" "$T/q.json" offset@zero
+	case $img in *.raw) return ;; esac
+	qemu-img check --output=json "$img" >"$T/q.json"
+	"$IMG" check --output=json "$img" >"$T/v.json"
+	# fragmented-clusters: the driver counts fragmentation its own way.
+	same_json "$name: check --output=json as qemu-img's" "$T/v.json" "$T/q.json" fragmented-clusters
 }
 
 for cs in 512 65536 2M; do

@@ -48,7 +48,10 @@ finish() {
 }
 
 # same_json "description" a.json b.json [key...]: equal JSON documents after
-# dropping the named top-level keys (from every object of a top-level list too).
+# dropping the named top-level keys (from every object of a top-level list too);
+# "offset@zero" drops "offset" only from map entries that read as zeroes
+# without data (qemu names the host cluster behind a zero cluster; the block
+# layer's status reports a host offset only for data).
 same_json() {
 	desc=$1 a=$2 b=$3
 	shift 3
@@ -60,9 +63,25 @@ def clean(x):
     if isinstance(x, list):
         return [clean(e) for e in x]
     if isinstance(x, dict):
-        return {k: v for k, v in x.items() if k not in drop}
+        zero_only = x.get("zero") is True and x.get("data") is False
+        return {k: v for k, v in x.items()
+                if k not in drop and not (k == "offset" and zero_only and "offset@zero" in drop)}
     return x
 a, b = clean(a), clean(b)
+def merge(l):
+    # Without offsets, neighbouring zero entries qemu kept apart are one run.
+    out = []
+    for e in l:
+        p = out[-1] if out else None
+        if p is not None and "offset" not in p and "offset" not in e and \
+           p["start"] + p["length"] == e["start"] and \
+           all(p[k] == e[k] for k in ("depth", "present", "zero", "data")):
+            p["length"] += e["length"]
+        else:
+            out.append(dict(e))
+    return out
+if "offset@zero" in drop and isinstance(a, list) and isinstance(b, list):
+    a, b = merge(a), merge(b)
 if a != b:
     print("vmm:  ", json.dumps(a, sort_keys=True))
     print("qemu: ", json.dumps(b, sort_keys=True))
