@@ -362,6 +362,9 @@ int img_cmd_compare(int argc, char **argv)
 		int f1 = BLOCK_STATUS_ZERO, f2 = BLOCK_STATUS_ZERO, d;
 		size_t same;
 
+		if (off == common && !quiet)
+			printf("Warning: Image size mismatch!\n");
+
 		n1 = n2 = CHUNK;
 		if (off < a->size && (ret = img_chain_status(a, off, min_u64(CHUNK, a->size - off), &n1, &h, &f1, &d, NULL)) < 0)
 			goto io_err;
@@ -397,8 +400,6 @@ int img_cmd_compare(int argc, char **argv)
 			goto out;
 		}
 		off += n;
-		if (off == common && a->size != b->size && !quiet)
-			printf("Warning: Image size mismatch!\n");
 		img_progress_update(&prog, (double)off * 100.0 / (double)(a->size > b->size ? a->size : b->size));
 	}
 	img_progress_end(&prog);

@@ -113,4 +113,46 @@ qcheck "rebase flatten" top2.qcow2 before.raw
 check "vmm-img rebase -u" "$IMG" rebase -u -b base.qcow2 -F qcow2 top2.qcow2
 if qemu-img info top2.qcow2 | grep -q '^backing file: base.qcow2$'; then ok "rebase -u: header rewritten"
 else bad "rebase -u: backing file not rewritten"; fi
+# check -r leaks: a cluster with refcount 1 that nothing uses.
+qemu-img create -q -f qcow2 leak.qcow2 4M
+qemu-io -f qcow2 -c 'write -P 1 0 128k' leak.qcow2 >/dev/null
+python3 - leak.qcow2 <<'PY'
+import struct, sys
+f = open(sys.argv[1], "r+b")
+h = f.read(104)
+cbits = struct.unpack(">I", h[20:24])[0]
+cs = 1 << cbits
+rt_off = struct.unpack(">Q", h[48:56])[0]
+f.seek(0, 2)
+end = f.tell()
+n = (end + cs - 1) // cs              # first cluster past the end
+f.truncate((n + 1) * cs)
+f.seek(rt_off)
+rb = struct.unpack(">Q", f.read(8))[0]
+f.seek(rb + 2 * n)                    # 16-bit refcounts, first block
+f.write(struct.pack(">H", 1))
+PY
+qemu-img check --output=json leak.qcow2 >q.json 2>/dev/null; qrc=$?
+"$IMG" check --output=json leak.qcow2 >v.json 2>/dev/null; vrc=$?
+[ $qrc -eq 3 ] && [ $vrc -eq 3 ] && ok "leaked cluster: check exits 3 like qemu-img" || bad "leaked cluster: vmm-img exit $vrc, qemu-img $qrc"
+same_json "leaked cluster: check --output=json as qemu-img's" v.json q.json fragmented-clusters
+"$IMG" check -r leaks leak.qcow2 >v.out 2>&1; vrc=$?
+if [ $vrc -eq 0 ] && grep -q '^    1 leaked clusters$' v.out && grep -q 'No errors were found' v.out; then
+	ok "check -r leaks repairs and double-checks"
+else bad "check -r leaks: exit $vrc: $(cat v.out)"; fi
+check "qemu-img check after vmm-img check -r leaks" qemu-img check leak.qcow2
+
+# compare prints what qemu-img compare prints, and exits the same.
+qemu-img create -q -f raw c1.raw 1M
+qemu-img create -q -f qcow2 c2.qcow2 1M
+qemu-img create -q -f qcow2 c3.qcow2 2M
+qemu-io -f raw -c 'write -P 3 5000 100' c1.raw >/dev/null
+qemu-io -f qcow2 -c 'write -P 3 5000 100' c2.qcow2 >/dev/null
+qemu-io -f qcow2 -c 'write -P 3 5000 100' -c 'write -P 4 1536k 1' c3.qcow2 >/dev/null
+for args in "c1.raw c2.qcow2" "c2.qcow2 c3.qcow2" "-s c2.qcow2 c3.qcow2" "c1.raw w.qcow2" "c3.qcow2 c1.raw"; do
+	qemu-img compare $args >q.out 2>&1; qrc=$?
+	"$IMG" compare $args >v.out 2>&1; vrc=$?
+	if [ $qrc -eq $vrc ] && cmp -s q.out v.out; then ok "compare $args: '$(head -1 v.out)', exit $vrc"
+	else bad "compare $args: vmm exit $vrc '$(cat v.out)', qemu exit $qrc '$(cat q.out)'"; fi
+done
 finish
