@@ -219,6 +219,9 @@ int qcow2_check(struct block_dev *bs, int fix, struct qcow2_check_result *r)
 			ret = qcow2_get_refcount(s, c, &rc);
 			if (ret < 0)
 				break;
+			/* As QEMU: the end covers leaked clusters too. */
+			if ((rc || want) && c + 1 > last)
+				last = c + 1;
 			if (rc == want)
 				continue;
 			if (rc > want) {
@@ -254,7 +257,7 @@ int qcow2_check(struct block_dev *bs, int fix, struct qcow2_check_result *r)
 	}
 	if (ret == 0)
 		ret = check_copied(&k, fix & QCOW2_FIX_ERRORS);
-	for (uint64_t c = 0; c < k.n; c++)
+	for (uint64_t c = last; c < k.n; c++)
 		if (k.ref[c])
 			last = c + 1;
 	r->image_end_offset = last * cs;

@@ -706,6 +706,20 @@ static int zero_clusters(struct block_dev *bs, uint64_t off, uint64_t len, int z
 		uint64_t n = (ce < end ? ce : end) - pos;
 		int whole = pos % cs == 0 && (n == cs || pos + n == s->size);
 
+		if (whole && !zero) {
+			uint64_t e, bm;
+
+			/* As QEMU: nothing to drop when the cluster has no data of
+			 * its own and no backing file shows through. */
+			ret = qcow2_get_l2_entry(s, vc, &e, &bm);
+			if (ret < 0)
+				break;
+			if (!bs->backing && !(e & QCOW2_OFLAG_COMPRESSED) && !qcow2_has_host(s, e) &&
+			    (!s->extl2 || !(bm & 0xffffffffull))) {
+				pos += n;
+				continue;
+			}
+		}
 		if (!whole) {
 			if (zero)
 				ret = write_zero_bytes(bs, pos, n);
