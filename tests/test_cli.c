@@ -332,6 +332,24 @@ static void test_net(void)
 	CHECK_EQ(PARSE(&c, err, "-netdev", "tap,id=n0,ifname=0123456789abcdef"), -EINVAL);
 }
 
+static void test_boot(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-boot", "order=nc,menu=on"), 0);
+	CHECK_STR(c.boot_order, "nc");
+	CHECK_EQ(c.boot_menu, 1);
+	CHECK_EQ(PARSE(&c, err, "-boot", "d"), 0);
+	CHECK_STR(c.boot_order, "d");
+	CHECK_EQ(c.boot_menu, 0);
+	CHECK_EQ(PARSE(&c, err, "-boot", "order=x"), -EINVAL);
+	CHECK_STR(err, "-boot: invalid boot order 'x' (letters a, b, c, d, n-p)");
+	CHECK_EQ(PARSE(&c, err, "-boot", "menu=maybe"), -EINVAL);
+	CHECK_STR(err, "-boot: invalid menu value 'maybe' (on, off)");
+	CHECK_EQ(PARSE(&c, err, "-boot", "order=c,kitten=1"), -EINVAL);
+	CHECK_STR(err, "-boot: unsupported property 'kitten'");
+}
+
 static void test_unknown(void)
 {
 	struct vmm_config c;
@@ -361,6 +379,7 @@ int main(void)
 	test_device();
 	test_drives();
 	test_net();
+	test_boot();
 	test_unknown();
 	return check_done();
 }

@@ -298,6 +298,39 @@ static int opt_machine(struct vmm_config *cfg, const char *opt, const char *arg,
 	return cli_fail(err, errlen, "%s: unsupported machine type '%s' (pc, q35, microvm)", opt, arg);
 }
 
+/* -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,strict=..][,splash-time=..]:
+ * a = floppy, c = first disk, d = CD-ROM, n = network (QEMU's letters). */
+static int boot_prop(struct vmm_config *cfg, const char *opt, const char *key,
+		     const char *val, char *err, size_t errlen)
+{
+	if (!val)
+		return cli_fail(err, errlen, "%s: '%s' needs a value (%s=...)", opt, key, key);
+	if (strcmp(key, "order") == 0 || strcmp(key, "once") == 0) {
+		if (strlen(val) >= sizeof(cfg->boot_order) || strspn(val, "abcdnop") != strlen(val))
+			return cli_fail(err, errlen, "%s: invalid boot order '%s' (letters a, b, c, d, n-p)", opt, val);
+		strcpy(cfg->boot_order, val);
+		return 0;
+	}
+	if (strcmp(key, "menu") == 0) {
+		if (strcmp(val, "on") == 0)
+			cfg->boot_menu = 1;
+		else if (strcmp(val, "off") == 0)
+			cfg->boot_menu = 0;
+		else
+			return cli_fail(err, errlen, "%s: invalid menu value '%s' (on, off)", opt, val);
+		return 0;
+	}
+	if (strcmp(key, "strict") == 0 || strcmp(key, "splash") == 0 ||
+	    strcmp(key, "splash-time") == 0 || strcmp(key, "reboot-timeout") == 0)
+		return 0;
+	return cli_fail(err, errlen, "%s: unsupported property '%s'", opt, key);
+}
+
+static int opt_boot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	return cli_for_each_prop(cfg, opt, arg, "order", boot_prop, err, errlen);
+}
+
 /* ---- -device drivers ------------------------------------------------------ */
 
 static int debug_exit_prop(struct vmm_config *cfg, const char *opt, const char *key,
@@ -388,7 +421,8 @@ static const struct cli_option {
 	{ "kernel", 1, opt_kernel, "-kernel FILE        bzImage, ELF vmlinux (64-bit/PVH) or multiboot kernel" },
 	{ "initrd", 1, opt_initrd, "-initrd FILE        initial ramdisk (multiboot: \"mod arg,mod2\" modules)" },
 	{ "append", 1, opt_append, "-append CMDLINE     kernel command line" },
-	{ "bios", 1, opt_bios, "-bios FILE          firmware image" },
+	{ "bios", 1, opt_bios, "-bios FILE          firmware image (default: SeaBIOS when no -kernel)" },
+	{ "boot", 1, opt_boot, "-boot [order=]cdn[,menu=on|off]  firmware boot order (c disk, d CD-ROM, n network)" },
 	{ "serial", 1, opt_serial, "-serial DEV         stdio | file:PATH | unix:PATH,server,nowait | null | none" },
 	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
 	{ "display", 1, opt_display, "-display none       accepted (no display)" },
@@ -409,6 +443,17 @@ static const struct cli_option {
 	{ "enable-kvm", 0, flag_ignore, "-enable-kvm         accepted (always KVM)" },
 	{ "accel", 1, opt_accel, "-accel kvm          accepted" },
 	{ "name", 1, opt_name, "-name NAME          VM name" },
+	{ "qmp", 1, cli_opt_qmp, "-qmp unix:PATH,server=on,wait=off  QMP control socket" },
+	{ "chardev", 1, cli_opt_chardev, "-chardev socket,id=ID,path=PATH,server=on,wait=off" },
+	{ "mon", 1, cli_opt_mon, "-mon chardev=ID,mode=control  QMP on that chardev" },
+	{ "daemonize", 0, cli_opt_server_flag, "-daemonize          detach once the VM runs (exit status tells set-up errors)" },
+	{ "pidfile", 1, cli_opt_pidfile, "-pidfile FILE       write and lock the pid, removed on exit" },
+	{ "no-shutdown", 0, cli_opt_server_flag, "-no-shutdown        stay (status \"shutdown\") when the guest powers off" },
+	{ "nodefaults", 0, cli_opt_server_flag, "-nodefaults         no default serial port" },
+	{ "D", 1, cli_opt_logfile, "-D FILE             log (and all messages) to FILE" },
+	{ "d", 1, cli_opt_loglevel, "-d LEVEL            log level: error, warn, info (default), debug" },
+	{ "msg", 1, cli_opt_msg, "-msg timestamp=on   timestamps on log lines" },
+	{ "shutdown-timeout", 1, cli_opt_shutdown_timeout, "-shutdown-timeout S seconds SIGTERM waits for the guest to power off (default 30, 0: forever)" },
 	{ "h", 0, flag_help, NULL },
 	{ "help", 0, flag_help, "-h, -help           this text" },
 	{ "version", 0, flag_version, "-version            print the version" },
@@ -438,6 +483,8 @@ int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t e
 	cfg->serial = SERIAL_STDIO;
 	cfg->debug_exit_iobase = 0xf4;
 	cfg->debug_exit_iosize = 4;
+	cfg->log_level = 2;
+	cfg->shutdown_timeout = CLI_DEFAULT_SHUTDOWN_TIMEOUT;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -480,5 +527,6 @@ int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t e
 		if (ret < 0)
 			return ret;
 	}
-	return cli_resolve_devices(cfg, err, errlen);
+	int ret = cli_resolve_server(cfg, err, errlen);
+	return ret < 0 ? ret : cli_resolve_devices(cfg, err, errlen);
 }

@@ -69,6 +69,9 @@ struct cli_nic {                  /* a virtio-net-pci function */
 #define CLI_MAX_NET_QUEUES 16
 #define CLI_MAX_BLK_QUEUES 16
 #define CLI_STRINGS_SIZE 8192
+#define CLI_MAX_QMP 8
+#define CLI_MAX_CHARDEVS 8
+#define CLI_DEFAULT_SHUTDOWN_TIMEOUT 30
 
 struct vmm_config {
 	uint64_t ram_size;          /* -m, bytes (default 128 MiB) */
@@ -87,6 +90,8 @@ struct vmm_config {
 	uint16_t debug_exit_iobase, debug_exit_iosize;
 	unsigned virtio_rng;        /* -device virtio-rng-pci count */
 	int help, version;          /* -h/-help/--help, -version */
+	char boot_order[16];        /* -boot order=: drive letters c, d, n ("" = firmware default) */
+	int boot_menu;              /* -boot menu=on */
 	struct cli_drive drives[CLI_MAX_DRIVES];
 	unsigned ndrives;
 	struct cli_blk blk[CLI_MAX_BLK];
@@ -95,6 +100,19 @@ struct vmm_config {
 	unsigned nnetdevs;
 	struct cli_nic nics[CLI_MAX_NICS];
 	unsigned nnics;
+	/* Headless servers (vmm/cli_server.c; docs/usage.md "Headless servers"). */
+	int daemonize, no_shutdown, nodefaults;
+	const char *pidfile;
+	const char *log_file;       /* -D */
+	int log_level;              /* -d: enum vmm_log_level (0 error .. 3 debug), default 2 */
+	int log_timestamps;         /* -msg timestamp=on */
+	unsigned shutdown_timeout;  /* seconds SIGTERM waits for the guest (0: forever) */
+	const char *qmp_paths[CLI_MAX_QMP];  /* -qmp and -mon sockets */
+	unsigned nqmp;
+	struct cli_chardev { const char *id, *path; int used; } chardevs[CLI_MAX_CHARDEVS];
+	unsigned nchardevs;
+	const char *mon_refs[CLI_MAX_QMP];
+	unsigned nmon;
 	char strings[CLI_STRINGS_SIZE];  /* copies of parsed property values */
 	size_t strings_used;
 };

@@ -140,6 +140,22 @@ int kvm_set_memory(struct kvm *kvm, const struct guest_memory *mem)
 	return 0;
 }
 
+int kvm_add_rom(struct kvm *kvm, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region reg = {
+		.slot = kvm->nslots,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+	if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0)
+		reg.flags = KVM_MEM_READONLY;
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
+		return -errno;
+	kvm->nslots++;
+	return 0;
+}
+
 void kvm_destroy_vm(struct kvm *kvm)
 {
 	if (kvm->vm_fd >= 0)

@@ -50,6 +50,12 @@ int kvm_create_vm(struct kvm *kvm, char *msg, size_t msglen);
 /* One memory slot per guest_memory region. 0 or -errno. */
 int kvm_set_memory(struct kvm *kvm, const struct guest_memory *mem);
 
+/* A read-only slot (firmware ROM) after the kvm_set_memory() ones: guest
+ * reads run natively, writes exit as MMIO. Where KVM lacks
+ * KVM_CAP_READONLY_MEM the slot is writable (as QEMU's pc.rom there).
+ * 0 or -errno. */
+int kvm_add_rom(struct kvm *kvm, uint64_t gpa, uint64_t size, void *host);
+
 /* Closes the VM (all vCPU fds must be closed first); sys_fd stays open. */
 void kvm_destroy_vm(struct kvm *kvm);
 /* Closes everything. */

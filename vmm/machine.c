@@ -13,7 +13,11 @@
 #include "vmm/memory.h"
 #include "vmm/bus.h"
 #include "vmm/vcpu.h"
+#include "vmm/qmp.h"
+#include "vmm/daemon.h"
+#include "vmm/log.h"
 #include "boot/boot.h"
+#include "boot/firmware.h"
 #include "boot/layout.h"
 #include "devices/irq.h"
 #include "devices/vm_control.h"
@@ -22,6 +26,7 @@
 #include "devices/rtc.h"
 #include "devices/debug_exit.h"
 #include "devices/acpi_pm.h"
+#include "devices/fw_cfg.h"
 #include "devices/pci.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/rng.h"
@@ -40,6 +45,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 /* A lifecycle request: kind in the high bits, exit status in the low 16.
@@ -77,6 +83,7 @@ struct machine {
 	struct i8042 *i8042;
 	struct rtc *rtc;
 	struct acpi_pm *pm;
+	struct fw_cfg *fw_cfg;        /* firmware boot only */
 	struct debug_exit *debug_exit;
 	struct pci_host pci;
 	int have_pci;
@@ -89,6 +96,16 @@ struct machine {
 	struct vcpu_env env;
 	struct vcpu vcpus[VCPU_MAX];
 	unsigned nvcpus;
+
+	/* QMP and the run state (hooks below machine_close_backends()). */
+	struct qmp_server *qmp;
+	struct qmp_vm_ops qmp_ops;
+	enum qmp_run_state state;
+	const char *quit_reason;      /* SHUTDOWN event "reason" for REQ_QUIT */
+	int reset_by_host;            /* REQ_RESET came from QMP system_reset */
+	int term_fd;                  /* timerfd: SIGTERM's power-down deadline */
+	int term_pending;
+	char blkname[CLI_MAX_DRIVES][32];
 };
 
 static void machine_post(struct machine *m, int kind, int status)
@@ -107,7 +124,13 @@ static void ctl_reset(void *opaque) { machine_post(opaque, REQ_RESET, 0); }
 static void ctl_poweroff(void *opaque) { machine_post(opaque, REQ_POWEROFF, 0); }
 static void ctl_exit(void *opaque, int status) { machine_post(opaque, REQ_EXIT, status); }
 static void vcpu_failed(void *opaque, int status) { machine_post(opaque, REQ_FAIL, status); }
-static void user_quit(void *opaque) { machine_post(opaque, REQ_QUIT, 0); }
+static void user_quit(void *opaque)
+{
+	struct machine *m = opaque;
+	m->quit_reason = "host-ui";
+	machine_post(m, REQ_QUIT, 0);
+}
+static void machine_on_signal(struct machine *m, unsigned signo);
 
 static void on_request(void *opaque, uint32_t events)
 {
@@ -122,10 +145,8 @@ static void on_signal(void *opaque, uint32_t events)
 {
 	struct machine *m = opaque;
 	struct signalfd_siginfo si;
-	if (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		fprintf(stderr, "vmm: terminating on signal %u\n", si.ssi_signo);
-		machine_post(m, REQ_QUIT, 0);
-	}
+	if (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		machine_on_signal(m, si.ssi_signo);
 }
 
 /* PCI host hook: queue notifications become KVM ioeventfds. */
@@ -292,6 +313,67 @@ static int machine_create_pci_devices(struct machine *m)
 	return 0;
 }
 
+/* SeaBIOS "bootorder" (docs/bootindex.txt paths, newline-separated) from
+ * -boot order=: c = the virtio-blk disks, n = the virtio-net functions. */
+static void machine_bootorder(struct machine *m, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (const char *o = m->cfg->boot_order; *o; o++) {
+		unsigned n = *o == 'c' ? m->cfg->nblk : *o == 'n' ? m->cfg->nnics : 0;
+		for (unsigned i = 0; i < n && off < len; i++) {
+			struct virtio_pci *vp = *o == 'c' ? m->blk_pci[i] : m->net_pci[i];
+			off += (size_t)snprintf(buf + off, len - off, "%s/pci@i0cf8/%s@%x", off ? "\n" : "",
+						*o == 'c' ? "scsi" : "ethernet", virtio_pci_pci_device(vp)->slot);
+		}
+	}
+}
+
+/* Firmware boot: fw_cfg tells SeaBIOS the board (RAM, CPUs, e820, ACPI
+ * tables through the table-loader, console on COM1, boot order). */
+static int machine_create_fw_cfg(struct machine *m)
+{
+	char order[1024];
+	int ret = fw_cfg_create(&m->fw_cfg, &m->pio, LAYOUT_PORT_FW_CFG, &m->mem);
+	if (ret == 0) {
+		machine_bootorder(m, order, sizeof(order));
+		ret = firmware_fw_cfg_setup(m->fw_cfg, &m->mem, m->cfg->ncpus, 1, order);
+		/* -BOOT_ERR_* (1..8) from the ACPI builder, else fw_cfg errnos
+		 * (ENOMEM, EEXIST, ENOSPC, ...), which are all larger. */
+		if (ret < 0 && ret > -BOOT_ERR_MAX) {
+			fprintf(stderr, "vmm: firmware configuration: %s\n", boot_strerror(ret));
+			return ret;
+		}
+	}
+	if (ret == 0 && m->cfg->boot_menu)
+		ret = fw_cfg_add_i16(m->fw_cfg, FW_CFG_BOOT_MENU, 1);
+	if (ret < 0)
+		fprintf(stderr, "vmm: firmware configuration: %s\n", strerror(-ret));
+	return ret;
+}
+
+/* RAM slots, then the firmware ROM (when firmware_load added one) as a
+ * read-only slot, so guest writes to it exit and are dropped. */
+static int machine_set_memory(struct machine *m)
+{
+	struct firmware_image rom;
+	struct guest_memory ram = m->mem;
+	int have_rom = firmware_rom(&m->mem, &rom) == 0;
+	if (have_rom) {
+		unsigned n = 0;
+		for (unsigned i = 0; i < m->mem.nregions; i++)
+			if (m->mem.regions[i].gpa != rom.gpa)
+				ram.regions[n++] = m->mem.regions[i];
+		ram.nregions = n;
+	}
+	int ret = kvm_set_memory(&m->kvm, &ram);
+	if (ret == 0 && have_rom)
+		ret = kvm_add_rom(&m->kvm, rom.gpa, rom.size, rom.data);
+	if (ret < 0)
+		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(-ret));
+	return ret;
+}
+
 /* The BSP gets the loader's registers, APs wait for INIT/SIPI. */
 static int machine_create_vcpus(struct machine *m, const struct boot_cpu_state *boot_cpu)
 {
@@ -377,11 +459,9 @@ static int machine_bring_up(struct machine *m)
 		return ret;
 	}
 	m->have_vm = 1;
-	ret = kvm_set_memory(&m->kvm, &m->mem);
-	if (ret < 0) {
-		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(-ret));
+	ret = machine_set_memory(m);
+	if (ret < 0)
 		return ret;
-	}
 	kvm_irq_init(&m->kvm, &m->irq);
 	m->ctl = (struct vm_control){ ctl_reset, ctl_poweroff, ctl_exit, m };
 
@@ -392,6 +472,8 @@ static int machine_bring_up(struct machine *m)
 	ret = machine_create_pc_devices(m);
 	if (ret == 0)
 		ret = machine_create_pci_devices(m);
+	if (ret == 0 && !cfg->kernel)
+		ret = machine_create_fw_cfg(m);
 	if (ret < 0)
 		return ret;
 
@@ -446,6 +528,9 @@ static void machine_tear_down(struct machine *m)
 	if (m->pm)
 		acpi_pm_destroy(m->pm);
 	m->pm = NULL;
+	if (m->fw_cfg)
+		fw_cfg_destroy(m->fw_cfg);
+	m->fw_cfg = NULL;
 	if (m->rtc)
 		rtc_destroy(m->rtc);
 	if (m->i8042)
@@ -617,6 +702,218 @@ static void machine_close_backends(struct machine *m)
 	}
 }
 
+/* ---- QMP, signals and the run state (vmm/qmp.h, docs/usage.md "Headless
+ * servers"). Pause parks the vCPU threads outside KVM_RUN: they are kicked
+ * and joined, and started again on cont; KVM keeps their state. */
+
+static void machine_emit(struct machine *m, const char *event, const char *data)
+{
+	qmp_server_emit(m->qmp, event, data);
+}
+
+static enum qmp_run_state mq_state(void *opaque)
+{
+	return ((struct machine *)opaque)->state;
+}
+
+static int mq_stop(void *opaque, char *msg, size_t len)
+{
+	struct machine *m = opaque;
+	if (m->state != QMP_STATE_RUNNING)
+		return 0;
+	machine_stop_vcpus(m);
+	m->state = QMP_STATE_PAUSED;
+	machine_emit(m, "STOP", NULL);
+	return 0;
+}
+
+static int mq_cont(void *opaque, char *msg, size_t len)
+{
+	struct machine *m = opaque;
+	if (m->state == QMP_STATE_SHUTDOWN) {
+		snprintf(msg, len, "Resetting the Virtual Machine is required");
+		return -EINVAL;
+	}
+	if (m->state != QMP_STATE_PAUSED)
+		return 0;
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		__atomic_store_n(&m->vcpus[i].stop, 0, __ATOMIC_RELEASE);
+		int ret = vcpu_start(&m->vcpus[i]);
+		if (ret < 0) {
+			snprintf(msg, len, "vCPU %u: cannot start thread: %s", i, strerror(-ret));
+			machine_post(m, REQ_FAIL, VMM_EXIT_INTERNAL);
+			return ret;
+		}
+	}
+	m->state = QMP_STATE_RUNNING;
+	machine_emit(m, "RESUME", NULL);
+	return 0;
+}
+
+static int mq_powerdown(void *opaque, char *msg, size_t len)
+{
+	struct machine *m = opaque;
+	if (!m->pm) {
+		snprintf(msg, len, "the machine has no ACPI power button");
+		return -ENODEV;
+	}
+	acpi_pm_power_button(m->pm);
+	machine_emit(m, "POWERDOWN", NULL);
+	return 0;
+}
+
+static int mq_reset(void *opaque, char *msg, size_t len)
+{
+	struct machine *m = opaque;
+	m->reset_by_host = 1;
+	machine_post(m, REQ_RESET, 0);
+	return 0;
+}
+
+static void mq_quit(void *opaque)
+{
+	struct machine *m = opaque;
+	m->quit_reason = "host-qmp-quit";
+	machine_post(m, REQ_QUIT, 0);
+}
+
+static unsigned mq_cpus(void *opaque, struct qmp_cpu_info *out, unsigned max)
+{
+	struct machine *m = opaque;
+	unsigned n = 0;
+	for (unsigned i = 0; i < m->nvcpus && n < max; i++, n++) {
+		char comm[16];
+		snprintf(comm, sizeof(comm), "vcpu%u", i);
+		out[n].index = i;
+		out[n].thread_id = m->vcpus[i].started ? qmp_find_thread(comm) : 0;
+	}
+	return n;
+}
+
+static unsigned mq_blocks(void *opaque, struct qmp_block_info *out, unsigned max)
+{
+	struct machine *m = opaque;
+	unsigned n = 0;
+	for (unsigned i = 0; i < m->cfg->ndrives && n < max; i++) {
+		const struct cli_drive *d = &m->cfg->drives[i];
+		if (d->id)
+			snprintf(m->blkname[i], sizeof(m->blkname[i]), "%s", d->id);
+		else
+			snprintf(m->blkname[i], sizeof(m->blkname[i]), "virtio%u", i);
+		out[n] = (struct qmp_block_info){
+			.device = m->blkname[i], .file = d->file,
+			.format = m->bdev[i] && m->bdev[i]->drv ? m->bdev[i]->drv->format : d->format,
+			.size = m->bdev[i] ? m->bdev[i]->size : 0,
+			.read_only = d->read_only, .removable = d->media == CLI_MEDIA_CDROM,
+		};
+		n++;
+	}
+	return n;
+}
+
+static void on_term_timeout(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	uint64_t v;
+	if (read(m->term_fd, &v, sizeof(v)) < 0) {
+		/* spurious */
+	}
+	log_msg(VMM_LOG_WARN, "the guest did not power off within %u s of SIGTERM; stopping it",
+		m->cfg->shutdown_timeout);
+	m->quit_reason = "host-signal";
+	machine_post(m, REQ_QUIT, 0);
+}
+
+/* SIGTERM presses the power button and gives the guest shutdown_timeout
+ * seconds (a second SIGTERM, or SIGINT, ends at once); SIGHUP is ignored by
+ * a daemon, which has no terminal to lose. */
+static void machine_on_signal(struct machine *m, unsigned signo)
+{
+	if (signo == SIGHUP && daemon_is_daemon())
+		return;
+	if (signo == SIGTERM && !m->term_pending && m->pm && m->state != QMP_STATE_SHUTDOWN) {
+		m->term_pending = 1;
+		log_msg(VMM_LOG_INFO, "SIGTERM: pressing the ACPI power button");
+		acpi_pm_power_button(m->pm);
+		machine_emit(m, "POWERDOWN", NULL);
+		if (m->cfg->shutdown_timeout && m->term_fd < 0) {
+			m->term_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+			struct itimerspec its = { .it_value = { .tv_sec = m->cfg->shutdown_timeout } };
+			if (m->term_fd < 0 || timerfd_settime(m->term_fd, 0, &its, NULL) < 0 ||
+			    event_loop_add(m->loop, m->term_fd, EPOLLIN, on_term_timeout, m) < 0) {
+				log_msg(VMM_LOG_WARN, "no SIGTERM timer (%s): stopping now", strerror(errno));
+				m->quit_reason = "host-signal";
+				machine_post(m, REQ_QUIT, 0);
+			}
+		}
+		return;
+	}
+	log_msg(VMM_LOG_INFO, "terminating on signal %u", signo);
+	m->quit_reason = "host-signal";
+	machine_post(m, REQ_QUIT, 0);
+}
+
+static int machine_start_qmp(struct machine *m)
+{
+	const struct vmm_config *cfg = m->cfg;
+	char msg[256];
+	m->qmp_ops = (struct qmp_vm_ops){
+		.state = mq_state, .stop = mq_stop, .cont = mq_cont, .powerdown = mq_powerdown,
+		.reset = mq_reset, .quit = mq_quit, .cpus = mq_cpus, .blocks = mq_blocks, .opaque = m,
+	};
+	if (!cfg->nqmp)
+		return 0;
+	int ret = qmp_server_create(&m->qmp, m->loop, &m->qmp_ops, cfg->name);
+	if (ret < 0) {
+		fprintf(stderr, "vmm: -qmp: %s\n", strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < cfg->nqmp; i++)
+		if ((ret = qmp_server_listen_unix(m->qmp, cfg->qmp_paths[i], msg, sizeof(msg))) < 0) {
+			fprintf(stderr, "vmm: -qmp %s\n", msg);
+			return ret;
+		}
+	return 0;
+}
+
+/* Events for the request that ended a run, and -no-shutdown: after a guest
+ * power-off the process stays in state "shutdown" (vCPUs stopped) until
+ * system_reset, quit or a signal. Returns the request to act on. */
+static int machine_finish_request(struct machine *m, int req)
+{
+	for (;;) {
+		char data[96];
+		int kind = REQ_KIND(req);
+		if (kind == REQ_RESET) {
+			int host = m->reset_by_host;
+			m->reset_by_host = 0;
+			snprintf(data, sizeof(data), "{\"guest\": %s, \"reason\": \"%s\"}",
+				 host ? "false" : "true", host ? "host-qmp-system-reset" : "guest-reset");
+			machine_emit(m, m->cfg->no_reboot ? "SHUTDOWN" : "RESET", data);
+			return req;
+		}
+		if (kind == REQ_QUIT) {
+			snprintf(data, sizeof(data), "{\"guest\": false, \"reason\": \"%s\"}",
+				 m->quit_reason ? m->quit_reason : "host-signal");
+			machine_emit(m, "SHUTDOWN", data);
+			return req;
+		}
+		if (kind != REQ_POWEROFF)
+			return req;
+		machine_emit(m, "SHUTDOWN", "{\"guest\": true, \"reason\": \"guest-shutdown\"}");
+		if (!m->cfg->no_shutdown || m->term_pending)
+			return req;
+		m->state = QMP_STATE_SHUTDOWN;
+		__atomic_store_n(&m->request, REQ_NONE, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&m->request, __ATOMIC_SEQ_CST) == REQ_NONE)
+			if (event_loop_run_once(m->loop, -1) < 0)
+				machine_post(m, REQ_FAIL, VMM_EXIT_INTERNAL);
+		req = __atomic_load_n(&m->request, __ATOMIC_SEQ_CST);
+		if (REQ_KIND(req) == REQ_RESET && m->cfg->no_reboot)
+			req = REQ(REQ_RESET, 0);
+	}
+}
+
 int machine_run(const struct vmm_config *cfg)
 {
 	struct machine *m = calloc(1, sizeof(*m));
@@ -627,7 +924,7 @@ int machine_run(const struct vmm_config *cfg)
 		return VMM_EXIT_INTERNAL;
 	}
 	m->cfg = cfg;
-	m->req_fd = m->sig_fd = -1;
+	m->req_fd = m->sig_fd = m->term_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 
 	/* Order: options, then files (chardev, images, taps, kernel), then
@@ -663,7 +960,7 @@ int machine_run(const struct vmm_config *cfg)
 		fprintf(stderr, "vmm: %s\n", msg);
 		goto out;
 	}
-	if (machine_open_backends(m) < 0)
+	if (machine_open_backends(m) < 0 || machine_start_qmp(m) < 0)
 		goto out;
 
 	for (;;) {
@@ -672,6 +969,8 @@ int machine_run(const struct vmm_config *cfg)
 			status = VMM_EXIT_SETUP;
 			break;
 		}
+		m->state = QMP_STATE_RUNNING;
+		daemon_ready();         /* -daemonize: the parent exits 0 now */
 		while (__atomic_load_n(&m->request, __ATOMIC_SEQ_CST) == REQ_NONE) {
 			ret = event_loop_run_once(m->loop, -1);
 			if (ret < 0) {
@@ -680,7 +979,7 @@ int machine_run(const struct vmm_config *cfg)
 			}
 		}
 		machine_stop_vcpus(m);
-		int req = __atomic_load_n(&m->request, __ATOMIC_SEQ_CST);
+		int req = machine_finish_request(m, __atomic_load_n(&m->request, __ATOMIC_SEQ_CST));
 		if (REQ_KIND(req) == REQ_RESET && !cfg->no_reboot) {
 			machine_tear_down(m);
 			continue;
@@ -701,6 +1000,9 @@ out:
 	machine_tear_down(m);
 	machine_close_backends(m);
 	chardev_close(m->chardev);
+	qmp_server_destroy(m->qmp);     /* answers and SHUTDOWN flushed, sockets unlinked */
+	if (m->term_fd >= 0)
+		close(m->term_fd);
 	if (m->loop)
 		event_loop_destroy(m->loop);
 	if (m->req_fd >= 0)
