@@ -5,10 +5,13 @@
 #include "qcow2/tools/vmm_img.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CHUNK (1u << 20)
 
@@ -92,6 +95,62 @@ static int write_sparse(struct block_dev *dst, uint64_t off, const uint8_t *buf,
 	return 0;
 }
 
+/* A temporary copy of the qcow2 image path with snapshot `spec` applied
+ * (qemu's -l takes "NAME_OR_ID", "snapshot.name=NAME" or "snapshot.id=ID").
+ * Returns the copy's name (malloc'd; caller unlinks) or NULL after a message. */
+static char *snapshot_copy(const char *path, const char *fmt, const char *spec)
+{
+	struct block_dev *bs = NULL;
+	char *copy = NULL;
+	int in = -1, out = -1, ret;
+	struct stat st;
+
+	if (!strncmp(spec, "snapshot.name=", 14))
+		spec += 14;
+	else if (!strncmp(spec, "snapshot.id=", 12))
+		spec += 12;
+	if (asprintf(&copy, "%s.vmm-img-snapshot.XXXXXX", path) < 0)
+		return NULL;
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	out = mkstemp(copy);
+	if (in < 0 || out < 0 || fstat(in, &st) < 0) {
+		img_error("Could not copy '%s' to read snapshot '%s': %s", path, spec, strerror(errno));
+		goto fail;
+	}
+	for (off_t done = 0; done < st.st_size;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(st.st_size - done), 0);
+
+		if (n <= 0) {
+			img_error("Could not copy '%s' to read snapshot '%s': %s", path, spec,
+				  n < 0 ? strerror(errno) : "short copy");
+			goto fail;
+		}
+		done += n;
+	}
+	close(in);
+	close(out);
+	in = out = -1;
+	if (img_open(&bs, copy, fmt, 0, NULL) < 0)
+		goto fail;
+	ret = img_is_qcow2(bs) ? qcow2_snapshot_apply(bs, spec) : -ENOTSUP;
+	if (ret == 0)
+		ret = qcow2_flush_metadata(bs);
+	block_close(bs);
+	if (ret < 0) {
+		img_error("Failed to load snapshot '%s': %s", spec, img_strerror(ret));
+		goto fail;
+	}
+	return copy;
+fail:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	unlink(copy);
+	free(copy);
+	return NULL;
+}
+
 int img_cmd_convert(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -101,7 +160,7 @@ int img_cmd_convert(int argc, char **argv)
 	};
 	const char *fmt = NULL, *ofmt = "raw", *cache = "unsafe", *src_cache = NULL, *out_path;
 	const char *obacking = NULL, *obacking_fmt = NULL, *snapshot = NULL;
-	char *optstr = NULL;
+	char *optstr = NULL, *snap_copy = NULL;
 	uint64_t sparse = 4096, total = 0, done = 0;
 	int compress = 0, no_create = 0, quiet = 0, target_is_zero = 0, c, nsrc, ret, status = 1;
 	struct img_progress prog = { 0, -1 };
@@ -153,8 +212,8 @@ int img_cmd_convert(int argc, char **argv)
 		free(optstr);
 		return img_bad_usage("convert", "Expecting image file name");
 	}
-	if (snapshot) {
-		img_error("convert -l (snapshot source) is not supported; apply the snapshot to a copy with 'vmm-img snapshot -a'");
+	if (snapshot && nsrc != 1) {
+		img_error("No support for concatenating multiple snapshot");
 		goto out;
 	}
 	if (compress && strcmp(ofmt, "qcow2")) {
@@ -165,8 +224,15 @@ int img_cmd_convert(int argc, char **argv)
 	src = calloc((size_t)nsrc, sizeof(*src));
 	if (!src)
 		goto out;
+	if (snapshot) {
+		/* Read the snapshot from a copy of the image with it applied: the
+		 * copy sits next to the original so relative backing names hold. */
+		snap_copy = snapshot_copy(argv[optind], fmt, snapshot);
+		if (!snap_copy)
+			goto out;
+	}
 	for (int i = 0; i < nsrc; i++) {
-		if (img_open(&src[i].bs, argv[optind + i], fmt, 1, src_cache) < 0)
+		if (img_open(&src[i].bs, snap_copy ? snap_copy : argv[optind + i], fmt, 1, src_cache) < 0)
 			goto out;
 		src[i].base = total;
 		total += src[i].bs->size;
@@ -278,6 +344,10 @@ out:
 	free(buf);
 	free(zbuf);
 	free(optstr);
+	if (snap_copy) {
+		unlink(snap_copy);
+		free(snap_copy);
+	}
 	return status;
 }
 

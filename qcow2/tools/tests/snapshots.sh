@@ -50,6 +50,12 @@ qemu-io -f qcow2 -c 'write -P 0x44 0 4M' q.qcow2 >/dev/null
 qemu-img snapshot -l q.qcow2 >q2.list 2>&1
 "$IMG" snapshot -l q.qcow2 >v2.list 2>&1
 same "vmm-img lists qemu-img's snapshot as qemu-img does" q2.list v2.list
+rm -f qs.raw
+check "vmm-img convert -l qs reads qemu-img's snapshot" "$IMG" convert -l qs -O raw q.qcow2 qs.raw
+if qemu-io -f raw -c 'read -P 0x33 0 2M' -c 'read -P 0 2M 2M' qs.raw 2>&1 | grep -q 'verification failed'; then
+	bad "convert -l qs: data is not the snapshot's"; else ok "convert -l qs: the snapshot's data"; fi
+if [ "$(ls | grep -c 'vmm-img-snapshot')" -eq 0 ]; then ok "convert -l leaves no temporary copy"
+else bad "convert -l left $(ls | grep vmm-img-snapshot)"; fi
 check "vmm-img snapshot -a qs" "$IMG" snapshot -a qs q.qcow2
 if qemu-io -f qcow2 -c 'read -P 0x33 0 2M' -c 'read -P 0 2M 2M' q.qcow2 | grep -c '^read' | grep -q 2 &&
    ! qemu-io -f qcow2 -c 'read -P 0x33 0 2M' -c 'read -P 0 2M 2M' q.qcow2 | grep -q 'verification failed'; then
