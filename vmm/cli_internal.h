@@ -40,6 +40,18 @@ int cli_opt_netdev(struct vmm_config *cfg, const char *opt, const char *arg, cha
 int cli_opt_nic(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
 int cli_dev_virtio_blk(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
 int cli_dev_virtio_net(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+/* cli_server.c: headless server options. */
+int cli_opt_qmp(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_chardev(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_mon(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_server_flag(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_pidfile(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_logfile(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_loglevel(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_msg(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+int cli_opt_shutdown_timeout(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen);
+/* After all options: -mon to -chardev, daemon/serial defaults. 0 or -EINVAL. */
+int cli_resolve_server(struct vmm_config *cfg, char *err, size_t errlen);
 /* After all options: binds -device drive=/netdev= references. 0 or -EINVAL. */
 int cli_resolve_devices(struct vmm_config *cfg, char *err, size_t errlen);
 

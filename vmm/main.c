@@ -13,11 +13,46 @@
  */
 #include "vmm/cli.h"
 #include "vmm/machine.h"
+#include "vmm/daemon.h"
+#include "vmm/log.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #define VMM_VERSION "0.1"
+
+/* -D/-d/-msg, -daemonize and -pidfile around the machine (docs/usage.md
+ * "Headless servers"): the pidfile is written by the process that runs the
+ * VM and removed on every return path. */
+static int main_run_server(const struct vmm_config *cfg)
+{
+	char msg[512];
+	log_set_level((enum vmm_log_level)cfg->log_level);
+	log_set_timestamps(cfg->log_timestamps);
+	if (cfg->log_file && log_open_file(cfg->log_file, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return VMM_EXIT_SETUP;
+	}
+	if (cfg->daemonize) {
+		int ret = daemon_start();
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -daemonize: fork: %s\n", strerror(-ret));
+			return VMM_EXIT_SETUP;
+		}
+	}
+	int pid_fd = -1;
+	if (cfg->pidfile) {
+		pid_fd = daemon_pidfile_create(cfg->pidfile, msg, sizeof(msg));
+		if (pid_fd < 0) {
+			fprintf(stderr, "vmm: %s\n", msg);
+			return VMM_EXIT_SETUP;
+		}
+	}
+	int status = machine_run(cfg);
+	daemon_pidfile_remove(cfg->pidfile, pid_fd);
+	return status;
+}
 
 int main(int argc, char **argv)
 {
@@ -39,5 +74,5 @@ int main(int argc, char **argv)
 	/* A serial client or stdout reader going away must not kill the VM. */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	return machine_run(&cfg);
+	return main_run_server(&cfg);
 }
