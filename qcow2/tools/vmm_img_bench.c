@@ -89,7 +89,7 @@ int img_cmd_bench(int argc, char **argv)
 	struct bench b = { 0 };
 	struct bench_slot *slots = NULL;
 	uint64_t v, bufsize = 4096, step = 0, offset = 0;
-	int count = 75000, depth = 64, pattern = 0, quiet = 0, c, ret, status = 1;
+	int count = 75000, depth = 64, pattern = 0, quiet = 0, native = 0, c, ret, status = 1, shown_depth;
 	struct timespec t0, t1, dt;
 
 	opterr = 0;
@@ -111,7 +111,7 @@ int img_cmd_bench(int argc, char **argv)
 			depth = (int)v;
 			break;
 		case 'f': fmt = optarg; break;
-		case 'n': cache = "none"; break;
+		case 'n': native = 1; break;
 		case 'i':
 			if (strcmp(optarg, "threads") && strcmp(optarg, "native") && strcmp(optarg, "io_uring")) {
 				img_error("Invalid aio option: %s", optarg);
@@ -169,6 +169,11 @@ int img_cmd_bench(int argc, char **argv)
 	}
 	if (!step)
 		step = bufsize;
+	if (native && strcmp(cache, "none") && strcmp(cache, "directsync")) {
+		img_error("Could not open '%s': aio=native was specified, but it requires cache.direct=on, which was not specified.",
+			  argv[optind]);
+		return 1;
+	}
 	if (img_open(&b.bs, argv[optind], fmt, !b.is_write, cache) < 0)
 		return 1;
 	b.bufsize = bufsize;
@@ -180,6 +185,7 @@ int img_cmd_bench(int argc, char **argv)
 		img_error("Offset and buffer size exceed the image size");
 		goto out;
 	}
+	shown_depth = depth;
 	if (depth > count)
 		depth = count;
 	b.buf = img_alloc_buf((size_t)(bufsize * (uint64_t)depth));
@@ -196,7 +202,7 @@ int img_cmd_bench(int argc, char **argv)
 	}
 	if (!quiet) {
 		printf("Sending %d %s requests, %d bytes each, %d in parallel (starting at offset %" PRIu64
-		       ", step size %d)\n", count, b.is_write ? "write" : "read", (int)bufsize, depth, offset, (int)step);
+		       ", step size %d)\n", count, b.is_write ? "write" : "read", (int)bufsize, shown_depth, offset, (int)step);
 		if (b.flush_interval)
 			printf("Sending flush every %d requests\n", b.flush_interval);
 		fflush(stdout);

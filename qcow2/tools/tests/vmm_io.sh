@@ -52,6 +52,19 @@ else bad "pattern mismatch: exit $rc, $(cat v.out)"; fi
 compare_io "read -s/-l verifies a sub-range" raw base.raw 'write -P 0x5a 0 8k' 'write -P 0x11 4k 1k' \
 	'read -P 0x5a -s 0 -l 4k 0 8k' 'read -P 0x5a -s 4k -l 1k 0 8k' 'read -P 0x11 -s 4k -l 1k 0 8k'
 
+# vmm-img bench: qemu-img bench's lines, and the writes really land.
+qemu-img create -q -f raw b.raw 1M
+for args in "-c 100 -d 8" "-c 300 -d 4 -w --pattern=90 -s 8k -S 16k -o 4096"; do
+	qemu-img bench -f raw $args b.raw >q.out 2>&1
+	"$IMG" bench -f raw $args b.raw >v.out 2>&1
+	if [ "$(head -1 q.out)" = "$(head -1 v.out)" ] && grep -q '^Run completed in [0-9]*\.[0-9][0-9][0-9] seconds\.$' v.out; then
+		ok "bench $args: $(head -1 v.out)"
+	else bad "bench $args: '$(cat v.out)' vs qemu-img '$(cat q.out)'"; fi
+done
+qemu-img create -q -f raw b.raw 1M
+"$IMG" bench -f raw -c 64 -d 16 -w --pattern=90 -s 16k -S 16k b.raw >/dev/null 2>&1
+check "bench -w wrote its pattern over the whole 1 MiB" qemu-io -f raw -c 'read -P 90 0 1M' b.raw
+
 if qcow2_ready; then
 	qemu-img create -q -f qcow2 base.qcow2 4M
 	compare_io "qcow2" qcow2 base.qcow2 "$@"
