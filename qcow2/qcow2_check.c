@@ -72,7 +72,7 @@ static int walk_l1(struct ck *k, const uint64_t *l1, uint32_t l1_size, int activ
 				continue;
 			}
 			host = e & QCOW2_L2_OFFSET_MASK;
-			if (!host)
+			if (!qcow2_has_host(s, e))
 				continue;
 			if (host % cs) {
 				k->r->corruptions++;
