@@ -14,6 +14,7 @@ case $IMG in /*) ;; *) IMG=$PWD/$IMG ;; esac
 command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img not installed"; exit 77; }
 D=$(mktemp -d "${VMM_BENCH_DIR:-$PWD}/bench-block.XXXXXX") || exit 1
 trap 'rm -rf "$D"' EXIT
+trap 'exit 130' INT TERM
 cd "$D" || exit 1
 
 # secs TOOL ARGS...: the seconds of "Run completed in X seconds."
