@@ -36,6 +36,9 @@ compare_raw() {
 	qemu-img info --output=json "$img" >"$T/q.json"
 	"$IMG" info --output=json "$img" >"$T/v.json"
 	same_json "$name: info --output=json as qemu-img's" "$T/v.json" "$T/q.json" actual-size
+	qemu-img info "$img" | grep -v '^disk size:' >"$T/q.txt"
+	"$IMG" info "$img" | grep -v '^disk size:' >"$T/v.txt"
+	same "$name: info (human) as qemu-img's but disk size" "$T/q.txt" "$T/v.txt"
 	qemu-img map --output=json "$img" >"$T/q.json"
 	"$IMG" map --output=json "$img" >"$T/v.json"
 	same_json "$name: map --output=json as qemu-img's" "$T/v.json" "$T/q.json" offset@zero
@@ -80,6 +83,12 @@ qemu-io -f qcow2 -c 'write -P 0xa2 1M 1M' -c 'write -z 3M 64k' d1/mid.qcow2 >/de
 qemu-img create -q -f qcow2 -b d1/mid.qcow2 -F qcow2 top.qcow2 $SIZE
 qemu-io -f qcow2 -c 'write -P 0xa3 1536k 64k' -c 'write -P 0xa4 6M 64k' top.qcow2 >/dev/null
 compare_raw "backing chain depth 3 (relative paths)" top.qcow2
+qemu-img info --backing-chain --output=json top.qcow2 >q.json
+"$IMG" info --backing-chain --output=json top.qcow2 >v.json
+same_json "info --backing-chain --output=json as qemu-img's" v.json q.json actual-size
+qemu-img info --backing-chain "$T/top.qcow2" | grep -v '^disk size:' >q.txt
+"$IMG" info --backing-chain "$T/top.qcow2" | grep -v '^disk size:' >v.txt
+same "info --backing-chain (absolute name) as qemu-img's" q.txt v.txt
 check "vmm-io reads each layer's pattern through the chain" "$IO" -f qcow2 -c 'read -P 0xa1 0 1M' \
 	-c 'read -P 0xa2 1M 512k' -c 'read -P 0xa3 1536k 64k' -c 'read -P 0 3M 64k' -c 'read -P 0xa4 6M 64k' \
 	-c 'read -P 0 7M 1M' top.qcow2
