@@ -155,4 +155,16 @@ for args in "c1.raw c2.qcow2" "c2.qcow2 c3.qcow2" "-s c2.qcow2 c3.qcow2" "c1.raw
 	if [ $qrc -eq $vrc ] && cmp -s q.out v.out; then ok "compare $args: '$(head -1 v.out)', exit $vrc"
 	else bad "compare $args: vmm exit $vrc '$(cat v.out)', qemu exit $qrc '$(cat q.out)'"; fi
 done
+# create: qemu-img's "Formatting ..." line for each option set, and images
+# qemu-img checks clean.
+qemu-img create -q -f qcow2 a.qcow2 10M
+for o in "" "-o compat=0.10,cluster_size=4k" "-o compression_type=zstd,extended_l2=on,lazy_refcounts=on,preallocation=metadata,data_file=d.raw" \
+	 "-o refcount_bits=64,compat=v3" "-b a.qcow2 -F qcow2" "-o preallocation=falloc" "-o preallocation=full,cluster_size=2M"; do
+	rm -f f.qcow2 d.raw
+	qemu-img create -f qcow2 $o f.qcow2 10M >q.out 2>&1
+	rm -f f.qcow2 d.raw
+	"$IMG" create -f qcow2 $o f.qcow2 10M >v.out 2>&1
+	if cmp -s q.out v.out; then ok "create $o: $(cat v.out)"; else bad "create $o: '$(cat v.out)' vs qemu-img '$(cat q.out)'"; fi
+	check "qemu-img check of vmm-img create $o" qemu-img check f.qcow2
+done
 finish
