@@ -333,7 +333,8 @@ static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, 
 				int n = iov_slice(iov, cnt, pos, m.n, slice);
 
 				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
-				ret = block_engine_preadv(bs->engine, s->data_fd, m.host, slice, n, qreq_sub_done, q);
+				ret = block_engine_preadv(bs->engine, qcow2_data_fd_for(s, m.host, slice, n), m.host, slice, n,
+							  qreq_sub_done, q);
 				if (ret < 0)
 					__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
 				else
@@ -587,6 +588,10 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 			break;
 		if (can_overwrite(s, e, bm, o, n)) {
 			uint64_t host = (e & QCOW2_L2_OFFSET_MASK) + o;
+			/* A partly allocated extended-L2 cluster may get its other
+			 * subclusters by copy-on-write in the next request, which
+			 * reads the bytes next to these: they must be on the file. */
+			int sync = s->extl2 && (bm & 0xffffffffull) != 0xffffffffull;
 
 			/* Merge following clusters that are contiguous on the host. */
 			while (pos + n < len && n < MAX_ALLOC_RUN_BYTES * 4) {
@@ -596,13 +601,15 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 				if (qcow2_get_l2_entry(s, nvc, &ne, &nbm) < 0 || !can_overwrite(s, ne, nbm, 0, nn) ||
 				    (ne & QCOW2_L2_OFFSET_MASK) != host - o + (nvc - vc) * cs)
 					break;
+				if (s->extl2 && (nbm & 0xffffffffull) != 0xffffffffull)
+					sync = 1;
 				n += nn;
 			}
 			if (s->data_fd == s->fd && qcow2_overlaps_metadata(s, host, n)) {
 				ret = QCOW2_E_OVERLAP;
 				break;
 			}
-			if (!q) {
+			if (!q || sync) {
 				uint8_t *tmp = malloc(n);
 
 				if (!tmp) {
@@ -621,7 +628,8 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 				}
 				sn = iov_slice(iov, cnt, pos, n, slice);
 				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
-				ret = block_engine_pwritev(bs->engine, s->data_fd, host, slice, sn, qreq_sub_done, q);
+				ret = block_engine_pwritev(bs->engine, qcow2_data_fd_for(s, host, slice, sn), host, slice, sn,
+							   qreq_sub_done, q);
 				if (ret < 0)
 					__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
 				else

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "qcow2/qcow2.h"
 
@@ -96,6 +97,8 @@ struct qcow2_state {
 	pthread_mutex_t lock;
 	int fd;                /* the image */
 	int data_fd;           /* external data file, or fd */
+	int direct_fd;         /* cache=none: data_fd's file with O_DIRECT, or -1 */
+	unsigned dio_mem_align, dio_off_align;
 	int read_only;
 	int no_flush;
 
@@ -156,6 +159,17 @@ struct qcow2_state {
 static inline int qcow2_has_host(const struct qcow2_state *s, uint64_t e)
 {
 	return (e & QCOW2_L2_OFFSET_MASK) || (s->data_fd != s->fd && (e & QCOW2_OFLAG_COPIED));
+}
+
+/* The fd for asynchronous data I/O: the O_DIRECT one when the request fits its alignment. */
+static inline int qcow2_data_fd_for(const struct qcow2_state *s, uint64_t host, const struct iovec *iov, int n)
+{
+	if (s->direct_fd < 0 || host % s->dio_off_align)
+		return s->data_fd;
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)iov[i].iov_base % s->dio_mem_align || iov[i].iov_len % s->dio_off_align)
+			return s->data_fd;
+	return s->direct_fd;
 }
 
 /* qcow2.c */

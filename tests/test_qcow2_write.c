@@ -19,6 +19,7 @@
 static char dir[256];
 static struct block_engine *eng;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static int direct;   /* cache=none for the next workload */
 
 static uint64_t rnd(void)
 {
@@ -46,7 +47,7 @@ static void cb(void *o, int r) { ((struct wait *)o)->done = 1; ((struct wait *)o
 
 static struct block_dev *open_rw(const char *path)
 {
-	struct block_open_opts o = { .format = "qcow2", .l2_cache_bytes = 4 * 65536 };
+	struct block_open_opts o = { .format = "qcow2", .l2_cache_bytes = 4 * 65536, .cache_direct = direct };
 	struct block_dev *bs = NULL;
 	int ret = block_open(&bs, path, &o, eng, NULL);
 
@@ -60,8 +61,10 @@ static struct block_dev *open_rw(const char *path)
 static void workload(const char *image, uint8_t *ref, uint64_t size, unsigned cs, int ops, int may_discard)
 {
 	struct block_dev *bs = open_rw(image);
-	uint8_t *buf = malloc(1 << 20);
+	uint8_t *buf = NULL;
 
+	if (posix_memalign((void **)&buf, 4096, 1 << 20))
+		buf = NULL;
 	if (!bs || !buf) {
 		free(buf);
 		return;
@@ -73,9 +76,15 @@ static void workload(const char *image, uint8_t *ref, uint64_t size, unsigned cs
 		if (len > size)
 			len = size;
 		off = rnd() % (size - len + 1);
+		if (direct && rnd() % 2) {   /* aligned: the O_DIRECT path */
+			off &= ~4095ull;
+			len = (len + 4095) & ~4095ull;
+			if (off + len > size)
+				len = size - off;
+		}
 		if (kind < 6) {
 			/* Two disjoint writes in flight together, each 2 iovecs. */
-			uint64_t half = len / 2, o2 = off + half;
+			uint64_t half = direct ? len / 2 & ~4095ull : len / 2, o2 = off + half;
 			struct wait w1 = { 0, 0 }, w2 = { 0, 0 };
 			uint8_t pat = (uint8_t)rnd();
 
@@ -200,6 +209,23 @@ int main(void)
 	    "base.raw");
 	run("overx.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=32k -b base.raw -F raw overx.qcow2 12M",
 	    NULL, 12 << 20, 32768, 200, "base.raw");
+
+	/* cache=none: data through O_DIRECT (unaligned requests fall back). */
+	{
+		struct block_open_opts o = { .format = "qcow2", .cache_direct = 1 };
+		struct block_dev *bs = NULL;
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/d64k.qcow2", dir);
+		if (block_open(&bs, p, &o, eng, NULL) == 0) {
+			block_close(bs);
+			direct = 1;
+			run("direct.qcow2", "qemu-img create -q -f qcow2 direct.qcow2 16M", NULL, 16 << 20, 65536, 200, NULL);
+			direct = 0;
+		} else {
+			printf("O_DIRECT not supported in %s: cache=none workload skipped\n", dir);
+		}
+	}
 
 	/* Our own images. 512-byte clusters with 64-bit refcounts: the
 	 * refcount table must grow several times. */
