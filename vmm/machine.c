@@ -5,6 +5,7 @@
  * vCPUs and either exits or, for a reset, tears the board down and builds it
  * again from scratch (same chardev, fresh RAM and VM). */
 #include "vmm/machine.h"
+#include "vmm/backends.h"
 #include "vmm/chardev.h"
 #include "vmm/cli.h"
 #include "vmm/cpuid.h"
@@ -69,9 +70,7 @@ struct machine {
 	int have_kvm;                 /* /dev/kvm opened and checked (first bring-up) */
 
 	/* Back-ends: opened before the first bring-up, kept across resets. */
-	struct block_engine *engine;
-	struct block_dev *bdev[CLI_MAX_DRIVES];
-	struct tap *tap[CLI_MAX_NETDEVS];
+	struct backends be;
 
 	/* The board: everything below is rebuilt on reset. */
 	struct guest_memory mem;
@@ -97,7 +96,7 @@ struct machine {
 	struct vcpu vcpus[VCPU_MAX];
 	unsigned nvcpus;
 
-	/* QMP and the run state (hooks below machine_close_backends()). */
+	/* QMP and the run state (hooks below). */
 	struct qmp_server *qmp;
 	struct qmp_vm_ops qmp_ops;
 	enum qmp_run_state state;
@@ -120,6 +119,7 @@ static void machine_post(struct machine *m, int kind, int status)
 	}
 }
 
+static void block_engine_failed(void *opaque) { machine_post(opaque, REQ_FAIL, VMM_EXIT_INTERNAL); }
 static void ctl_reset(void *opaque) { machine_post(opaque, REQ_RESET, 0); }
 static void ctl_poweroff(void *opaque) { machine_post(opaque, REQ_POWEROFF, 0); }
 static void ctl_exit(void *opaque, int status) { machine_post(opaque, REQ_EXIT, status); }
@@ -255,7 +255,7 @@ static int machine_create_blk(struct machine *m, unsigned i)
 		.queue_size = (uint16_t)b->queue_size,
 		.read_only = d->read_only,
 	};
-	int ret = virtio_blk_create(&m->blk[i], m->bdev[b->drive], &o);
+	int ret = virtio_blk_create(&m->blk[i], m->be.bdev[b->drive], &o);
 	if (ret == 0)
 		ret = virtio_pci_create(&m->blk_pci[i], &m->pci, -1, virtio_blk_device(m->blk[i]),
 					&m->mem, m->loop);
@@ -271,7 +271,7 @@ static int machine_create_net(struct machine *m, unsigned i)
 	struct virtio_net_opts o = { .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + i) } };
 	if (n->has_mac)
 		memcpy(o.mac, n->mac, sizeof(o.mac));
-	int ret = virtio_net_create(&m->net[i], m->tap[n->netdev], m->loop, &o);
+	int ret = virtio_net_create(&m->net[i], m->be.tap[n->netdev], m->loop, &o);
 	if (ret == 0)
 		ret = virtio_pci_create(&m->net_pci[i], &m->pci, -1, virtio_net_device(m->net[i]),
 					&m->mem, m->loop);
@@ -591,117 +591,6 @@ static int check_ram_size(uint64_t ram)
 	return 0;
 }
 
-static void on_block_completion(void *opaque, uint32_t events)
-{
-	struct machine *m = opaque;
-	int ret = block_engine_poll(m->engine, 0);
-	if (ret < 0) {
-		fprintf(stderr, "vmm: block I/O engine: %s\n", strerror(-ret));
-		machine_post(m, REQ_FAIL, VMM_EXIT_INTERNAL);
-	}
-}
-
-/* "-hda disk.img" / "-drive file=disk.img": how the user named a drive. */
-static void drive_name(const struct cli_drive *d, char *buf, size_t len)
-{
-	if (strcmp(d->opt, "-drive") == 0)
-		snprintf(buf, len, "-drive file=%s", d->file);
-	else
-		snprintf(buf, len, "%s %s", d->opt, d->file);
-}
-
-static int machine_open_drive(struct machine *m, unsigned i)
-{
-	const struct cli_drive *d = &m->cfg->drives[i];
-	struct block_open_opts o = {
-		.format = d->format,
-		.read_only = d->read_only,
-		.cache_direct = d->cache == CLI_CACHE_NONE || d->cache == CLI_CACHE_DIRECTSYNC,
-		.no_flush = d->cache == CLI_CACHE_UNSAFE,
-	};
-	char name[600];
-	int probed_raw = 0;
-	drive_name(d, name, sizeof(name));
-	int ret = block_open(&m->bdev[i], d->file, &o, m->engine, &probed_raw);
-	if (ret < 0) {
-		fprintf(stderr, "vmm: %s: %s\n", name, block_strerror(ret));
-		return ret;
-	}
-	if (probed_raw)         /* QEMU's words (block.c, find_image_format) */
-		fprintf(stderr, "vmm: WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
-			"         Automatically detecting the format is dangerous for raw images;\n"
-			"         specify format=raw explicitly (-drive file=%s,format=raw).\n",
-			d->file, d->file);
-	return 0;
-}
-
-/* Disk images and taps, opened once for the whole run (a reset keeps them). */
-static int machine_open_backends(struct machine *m)
-{
-	const struct vmm_config *cfg = m->cfg;
-	int ret;
-	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if (cfg->drives[i].media == CLI_MEDIA_CDROM) {
-			fprintf(stderr, "vmm: %s: CD-ROM support is not built\n", cfg->drives[i].opt);
-			return -ENOTSUP;
-		}
-	if (cfg->ndrives) {
-		ret = block_engine_create(&m->engine, 128, 0);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: block I/O engine: %s\n", strerror(-ret));
-			return ret;
-		}
-		ret = event_loop_add(m->loop, block_engine_fd(m->engine), EPOLLIN, on_block_completion, m);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: block I/O engine: %s\n", strerror(-ret));
-			return ret;
-		}
-	}
-	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if ((ret = machine_open_drive(m, i)) < 0)
-			return ret;
-	for (unsigned i = 0; i < cfg->nnetdevs; i++) {
-		const struct cli_netdev *nd = &cfg->netdevs[i];
-		ret = tap_open(&m->tap[i], nd->ifname, nd->queues);
-		if (ret < 0) {
-			fprintf(stderr, "vmm: -netdev tap,id=%s: tap '%s': %s\n", nd->id,
-				nd->ifname ? nd->ifname : "", tap_strerror(ret));
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* Every exit path: guest writes reach the image before the process ends. */
-static void machine_close_backends(struct machine *m)
-{
-	for (unsigned i = 0; i < CLI_MAX_DRIVES; i++) {
-		if (!m->bdev[i])
-			continue;
-		if (!m->bdev[i]->read_only) {
-			int ret = block_flush_sync(m->bdev[i]);
-			if (ret < 0) {
-				char name[600];
-				drive_name(&m->cfg->drives[i], name, sizeof(name));
-				fprintf(stderr, "vmm: %s: flush: %s\n", name, block_strerror(ret));
-			}
-		}
-		block_close(m->bdev[i]);
-		m->bdev[i] = NULL;
-	}
-	for (unsigned i = 0; i < CLI_MAX_NETDEVS; i++) {
-		if (m->tap[i])
-			tap_close(m->tap[i]);
-		m->tap[i] = NULL;
-	}
-	if (m->engine) {
-		if (m->loop)
-			event_loop_del(m->loop, block_engine_fd(m->engine));
-		block_engine_destroy(m->engine);
-		m->engine = NULL;
-	}
-}
-
 /* ---- QMP, signals and the run state (vmm/qmp.h, docs/usage.md "Headless
  * servers"). Pause parks the vCPU threads outside KVM_RUN: they are kicked
  * and joined, and started again on cont; KVM keeps their state. */
@@ -802,8 +691,8 @@ static unsigned mq_blocks(void *opaque, struct qmp_block_info *out, unsigned max
 			snprintf(m->blkname[i], sizeof(m->blkname[i]), "virtio%u", i);
 		out[n] = (struct qmp_block_info){
 			.device = m->blkname[i], .file = d->file,
-			.format = m->bdev[i] && m->bdev[i]->drv ? m->bdev[i]->drv->format : d->format,
-			.size = m->bdev[i] ? m->bdev[i]->size : 0,
+			.format = m->be.bdev[i] && m->be.bdev[i]->drv ? m->be.bdev[i]->drv->format : d->format,
+			.size = m->be.bdev[i] ? m->be.bdev[i]->size : 0,
 			.read_only = d->read_only, .removable = d->media == CLI_MEDIA_CDROM,
 		};
 		n++;
@@ -960,7 +849,7 @@ int machine_run(const struct vmm_config *cfg)
 		fprintf(stderr, "vmm: %s\n", msg);
 		goto out;
 	}
-	if (machine_open_backends(m) < 0 || machine_start_qmp(m) < 0)
+	if (backends_open(&m->be, cfg, m->loop, block_engine_failed, m) < 0 || machine_start_qmp(m) < 0)
 		goto out;
 
 	for (;;) {
@@ -998,7 +887,7 @@ int machine_run(const struct vmm_config *cfg)
 
 out:
 	machine_tear_down(m);
-	machine_close_backends(m);
+	backends_close(&m->be);
 	chardev_close(m->chardev);
 	qmp_server_destroy(m->qmp);     /* answers and SHUTDOWN flushed, sockets unlinked */
 	if (m->term_fd >= 0)

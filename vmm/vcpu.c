@@ -283,6 +283,9 @@ static void report_exit(struct vcpu *v, const char *what)
 			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 	} else if (run->exit_reason == KVM_EXIT_SYSTEM_EVENT) {
 		fprintf(stderr, "  event type: %u\n", run->system_event.type);
+	} else if (run->exit_reason == KVM_EXIT_SHUTDOWN) {
+		/* svm.c shutdown_interception() reinitialises the VMCB. */
+		fprintf(stderr, "  (on AMD hosts KVM resets the vCPU on a shutdown: the registers below may be its reset state)\n");
 	}
 	if (have_regs && have_sregs) {
 		const char *mode = !(sr.cr0 & 1) ? "real mode" :
