@@ -39,6 +39,7 @@ STRIDE = 64 * 1024
 BATCH = 4
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
 TIMEOUT = 240
+QBOOT = "/usr/share/qemu/qboot.rom"   # much faster than SeaBIOS; vdrv assigns BARs
 M32 = 0xFFFFFFFF
 
 
@@ -132,6 +133,8 @@ def main():
                    "-m", "128M", "-nographic", "-no-reboot", "-nic", "none",
                    "-device", DEBUG_EXIT, "-kernel", kernel, "-append", append,
                    "-drive", drive, "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"]
+            if os.path.exists(QBOOT):
+                cmd += ["-bios", QBOOT]
         else:
             cmd = [args.vmm, "-m", "128M", "-nographic", "-device", DEBUG_EXIT,
                    "-kernel", kernel, "-append", append,

@@ -33,21 +33,61 @@ static void set_status(struct vdrv_dev *d, uint8_t s)
 	CC8(d, 0x14) = s;
 }
 
+/* Memory BARs that no firmware assigned (a -kernel boot without a BIOS that
+ * enumerates PCI, e.g. QEMU with qboot) get an address from a window that
+ * sits in the PCI hole of vmm's layout and of QEMU's pc and q35 machines. */
+#define VDRV_BAR_WINDOW_START 0xd0000000ull
+#define VDRV_BAR_WINDOW_END   0xdf000000ull
+static uint64_t next_bar = VDRV_BAR_WINDOW_START;
+
+static void assign_bar(unsigned slot, unsigned i, uint32_t lo)
+{
+	unsigned off = 0x10 + 4 * i;
+	uint32_t mask;
+	uint64_t size, addr;
+
+	pci_cfg_write32(0, slot, 0, off, 0xffffffffu);
+	mask = pci_cfg_read32(0, slot, 0, off) & ~0xfu;
+	pci_cfg_write32(0, slot, 0, off, lo);
+	if (!mask)
+		return;   /* not implemented */
+	size = (uint64_t)(~mask) + 1;
+	if (size < 4096)
+		size = 4096;
+	addr = (next_bar + size - 1) & ~(size - 1);
+	if (addr + size > VDRV_BAR_WINDOW_END)
+		return;
+	next_bar = addr + size;
+	pci_cfg_write32(0, slot, 0, off, (uint32_t)addr | (lo & 0xf));
+	if ((lo & 6) == 4 && i < 5)
+		pci_cfg_write32(0, slot, 0, off + 4, 0);
+}
+
 static void read_bars(struct vdrv_dev *d)
 {
+	uint16_t cmd = pci_cfg_read16(0, d->slot, 0, 4);
+
+	/* Decode off while BARs are sized (PCI 3.0 section 6.2.5.1). */
+	pci_cfg_write16(0, d->slot, 0, 4, cmd & ~3u);
 	for (unsigned i = 0; i < 6; i++) {
 		uint32_t lo = pci_cfg_read32(0, d->slot, 0, 0x10 + 4 * i);
+		int is64 = (lo & 7) == 4 && i < 5;
+		uint32_t hi = is64 ? pci_cfg_read32(0, d->slot, 0, 0x14 + 4 * i) : 0;
 
 		d->bar[i] = 0;
 		if (lo & 1)
 			continue;
-		d->bar[i] = lo & ~0xfu;
-		if ((lo & 6) == 4 && i < 5) {
-			d->bar[i] |= (uint64_t)pci_cfg_read32(0, d->slot, 0, 0x14 + 4 * i) << 32;
+		if ((lo & ~0xfu) == 0 && hi == 0) {
+			assign_bar(d->slot, i, lo);
+			lo = pci_cfg_read32(0, d->slot, 0, 0x10 + 4 * i);
+		}
+		d->bar[i] = (lo & ~0xfu) | (uint64_t)hi << 32;
+		if (is64) {
 			d->bar[i + 1] = 0;
 			i++;
 		}
 	}
+	pci_cfg_write16(0, d->slot, 0, 4, cmd);
 }
 
 int vdrv_init(struct vdrv_dev *d, unsigned slot, uint64_t want)
