@@ -13,15 +13,21 @@
 #define SLP_TYP_S5 5
 #define SLP_EN 0x2000
 
+/* Ring 0 code: general registers only (the runtime's rule, rt.h). */
+__attribute__((target("general-regs-only")))
 static int has_word(const char *s, const char *w)
 {
-	size_t n = strlen(w);
-	for (; *s; s++)
-		if (strncmp(s, w, n) == 0 && (s[n] == '\0' || s[n] == ' '))
+	for (; *s; s++) {
+		size_t i = 0;
+		while (w[i] && s[i] == w[i])
+			i++;
+		if (!w[i] && (s[i] == '\0' || s[i] == ' '))
 			return 1;
+	}
 	return 0;
 }
 
+__attribute__((target("general-regs-only")))
 void rt_ring0_hook(void)
 {
 	/* Multiboot info (identity mapped): flags bit 2 says cmdline is valid. */

@@ -3,7 +3,9 @@
  *
  * Exit statuses:
  *   0            the guest powered off (ACPI S5, KVM shutdown event), reset
- *                with -no-reboot, the user typed Ctrl-A x, or SIGINT/SIGTERM/SIGHUP
+ *                with -no-reboot, the user typed Ctrl-A x, QMP quit, SIGINT,
+ *                SIGHUP (ignored with -daemonize), or SIGTERM (ACPI power
+ *                button first, then stopped after -shutdown-timeout)
  *   (v<<1)|1     the guest wrote v to isa-debug-exit (QEMU's convention)
  *   1            set-up error: bad option or value, missing or non-kernel
  *                file, -m more than the host has, no usable /dev/kvm

@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""vmm driven over QMP with the qmp_counter test guest (guest-tests/qmp_counter.c).
+
+  test_qmp_vm.py --vmm PATH --kernel qmp_counter.elf CASE
+
+CASE is one of:
+  control   greeting, negotiation, queries, stop/cont (the count printed on
+            serial does not move while paused), system_reset, system_powerdown
+            reaching the guest's PM1 poll (S5: exit 0, socket removed)
+  hostile   huge message, invalid UTF-8, nesting bomb, mid-message
+            disconnects and 20 clients at once while the guest keeps counting;
+            then quit (answer, SHUTDOWN host-qmp-quit, exit 0)
+  noshut    -no-shutdown: guest power-off leaves status "shutdown", cont is
+            refused, system_reset boots it again, quit ends it
+  signals   SIGTERM presses the power button (guest powers off: exit 0);
+            a guest ignoring it is stopped after -shutdown-timeout; -pidfile
+            is locked while running and removed; -mon/-chardev spelling
+Exits 77 when /dev/kvm is not usable."""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp_client import QMP, QMPError, wait_for_socket, kvm_usable, socket_dir  # noqa: E402
+
+failures = []
+ALL_VMS = []
+SOCK_DIR = None
+
+
+def check(cond, what):
+    if cond:
+        print("ok: " + what)
+    else:
+        print("FAIL: " + what)
+        failures.append(what)
+
+
+class VM:
+    def __init__(self, args, tmp, guest_args="", extra=(), qmp_opt=None):
+        self.tmp = tmp
+        ALL_VMS.append(self)
+        self.sock = os.path.join(SOCK_DIR, "qmp.sock")
+        self.serial = os.path.join(tmp, "serial.txt")
+        if os.path.exists(self.serial):
+            os.unlink(self.serial)
+        qmp = qmp_opt or ["-qmp", "unix:%s,server=on,wait=off" % self.sock]
+        self.cmd = [args.vmm, "-m", "32M", "-kernel", args.kernel, "-display", "none",
+                    "-serial", "file:" + self.serial, "-name", "qmptest"] + qmp + list(extra)
+        if guest_args:
+            self.cmd += ["-append", guest_args]
+        self.stderr = open(os.path.join(tmp, "stderr.txt"), "w+")
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+        if not wait_for_socket(self.sock, self.proc):
+            raise QMPError("vmm did not open %s: %s" % (self.sock, self.err()))
+
+    def err(self):
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def out(self):
+        try:
+            with open(self.serial, "rb") as f:
+                return f.read().decode("latin-1")
+        except OSError:
+            return ""
+
+    def counts(self):
+        return [int(x) for x in re.findall(r"^count (\d+)$", self.out(), re.M)]
+
+    def wait_serial(self, regex, timeout=60.0, times=1):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(re.findall(regex, self.out(), re.M)) >= times:
+                return True
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        return len(re.findall(regex, self.out(), re.M)) >= times
+
+    def wait_exit(self, timeout=60.0):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def case_control(args, tmp):
+    vm = VM(args, tmp)
+    q = QMP(vm.sock, negotiate=False)
+    g = q.greeting["QMP"]
+    check(g["capabilities"] == [] and "qemu" in g["version"], "greeting %r" % g)
+    r = q.cmd("query-status")
+    check(r["error"]["class"] == "CommandNotFound", "commands refused before qmp_capabilities")
+    check(q.cmd("qmp_capabilities", id=7) == {"return": {}, "id": 7}, "qmp_capabilities with id")
+    st = q.ok("query-status")
+    check(st["status"] == "running" and st["running"] is True, "query-status running: %r" % st)
+    check(q.ok("query-name") == {"name": "qmptest"}, "query-name")
+    cpus = q.ok("query-cpus-fast")
+    check(len(cpus) == 1 and cpus[0]["cpu-index"] == 0 and cpus[0]["thread-id"] > 0,
+          "query-cpus-fast %r" % cpus)
+    check(q.ok("query-block") == [], "query-block without disks")
+    names = {c["name"] for c in q.ok("query-commands")}
+    check({"stop", "cont", "quit", "system_powerdown", "system_reset"} <= names, "query-commands")
+
+    check(vm.wait_serial(r"^count 3$"), "guest counts on serial")
+    q.ok("stop")
+    q.wait_event("STOP", 10)
+    check(q.ok("query-status")["status"] == "paused", "query-status paused")
+    time.sleep(0.3)                                  # output already in flight lands
+    before = vm.counts()
+    time.sleep(2.0)
+    after = vm.counts()
+    check(before == after and before, "count frozen while paused (%s -> %s)"
+          % (before[-1:] , after[-1:]))
+    q.ok("cont")
+    q.wait_event("RESUME", 10)
+    check(q.ok("query-status")["running"] is True, "running after cont")
+    last = after[-1] if after else 0
+    check(vm.wait_serial(r"^count %d$" % (last + 3)), "count advances after cont")
+
+    q.ok("system_reset")
+    ev = q.wait_event("RESET", 30)
+    check(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"}, "RESET event %r" % ev)
+    check("seconds" in ev["timestamp"] and "microseconds" in ev["timestamp"], "event timestamp")
+    check(vm.wait_serial(r"^qmp_counter start$", times=2), "guest booted again after system_reset")
+    check(q.ok("query-status")["status"] == "running", "running after reset")
+
+    q.ok("system_powerdown")
+    q.wait_event("POWERDOWN", 10)
+    ev = q.wait_event("SHUTDOWN", 60)
+    check(ev["data"] == {"guest": True, "reason": "guest-shutdown"}, "SHUTDOWN from guest S5 %r" % ev)
+    check(vm.wait_serial(r"^power button$"), "guest saw PWRBTN_STS")
+    rc = vm.wait_exit(30)
+    check(rc == 0, "exit status 0 after guest power-off (got %r)" % rc)
+    check(not os.path.exists(vm.sock), "QMP socket removed")
+    return vm
+
+
+def case_hostile(args, tmp):
+    vm = VM(args, tmp)
+    q = QMP(vm.sock)
+    check(vm.wait_serial(r"^count 2$"), "guest counts")
+
+    # Huge message: an error, then the connection is dropped.
+    h = QMP(vm.sock)
+    try:
+        h.send_raw(b'{"execute": "' + b"a" * (1 << 20) + b'"}')
+    except OSError:
+        pass
+    r = h.answer(30)
+    check(r is not None and "too long" in r["error"]["desc"], "1 MiB message refused: %r" % (r and r.get("error")))
+    check(h.answer(30) is None, "and the connection closed")
+    h.close()
+
+    # Invalid UTF-8 inside a string, a NUL, garbage, wrong types.
+    for raw in (b'{"execute": "query-\xff\xfestatus"}', b'{"execute": "query-status\\u0000"}',
+                b"}}}garbage\n", b'{"execute": ["stop"]}', b'{"execute": "stop", "arguments": 5}'):
+        q.send_raw(raw)
+        r = q.answer(30)
+        check(r is not None and r.get("error", {}).get("class") == "GenericError",
+              "GenericError for %r: %r" % (raw[:40], r))
+    r = q.cmd("query-statuses")
+    check(r["error"]["class"] == "CommandNotFound", "CommandNotFound")
+
+    # Nesting bomb, then an ordinary command on the same client.
+    q.send_raw(b"[" * 100000 + b"]" * 100000)
+    r = q.answer(30)
+    check(r is not None and "nesting" in r["error"]["desc"], "nesting bomb answered: %r" % (r,))
+    check(q.ok("query-status")["running"] is True, "same client works after the bomb")
+
+    # Clients that disconnect mid-message or before negotiating.
+    for raw in (b'{"execute": "quit"', b'{"execute": "system_reset", "argu', b"[[[[", b""):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(vm.sock)
+        s.recv(4096)
+        if raw:
+            s.sendall(raw)
+        s.close()
+
+    # 20 clients at once.
+    many = [QMP(vm.sock) for _ in range(20)]
+    for i, c in enumerate(many):
+        c.send_raw(json.dumps({"execute": "query-status", "id": i}).encode())
+    ok = 0
+    for i, c in enumerate(many):
+        r = c.answer(30)
+        ok += r is not None and r.get("id") == i and r["return"]["running"] is True
+    check(ok == 20, "20 clients answered (%d)" % ok)
+    # All of them see events.
+    q.ok("stop")
+    seen = 0
+    for c in many:
+        seen += c.wait_event("STOP", 10)["event"] == "STOP"
+    check(seen == 20, "20 clients got STOP")
+    q.ok("cont")
+    for c in many:
+        c.close()
+
+    n = max(vm.counts() or [0])
+    check(vm.wait_serial(r"^count %d$" % (n + 3)), "guest still counting after hostile input")
+    check(vm.proc.poll() is None, "vmm still running")
+
+    r = q.cmd("quit")
+    check(r == {"return": {}}, "quit answered")
+    ev = q.wait_event("SHUTDOWN", 10)
+    check(ev["data"] == {"guest": False, "reason": "host-qmp-quit"}, "SHUTDOWN host-qmp-quit")
+    rc = vm.wait_exit(30)
+    check(rc == 0, "exit 0 after quit (%r)" % rc)
+    check(not os.path.exists(vm.sock), "socket removed after quit")
+    return vm
+
+
+def case_noshut(args, tmp):
+    vm = VM(args, tmp, extra=["-no-shutdown"])
+    q = QMP(vm.sock)
+    check(vm.wait_serial(r"^count 1$"), "guest counts")
+    q.ok("system_powerdown")
+    q.wait_event("SHUTDOWN", 60)
+    time.sleep(0.5)
+    check(vm.proc.poll() is None, "process stays after guest power-off")
+    st = q.ok("query-status")
+    check(st["status"] == "shutdown" and st["running"] is False, "status shutdown: %r" % st)
+    r = q.cmd("cont")
+    check(r.get("error", {}).get("desc") == "Resetting the Virtual Machine is required", "cont refused: %r" % r)
+    q.ok("system_reset")
+    q.wait_event("RESET", 30)
+    check(vm.wait_serial(r"^qmp_counter start$", times=2), "guest boots again after system_reset")
+    check(q.ok("query-status")["status"] == "running", "running again")
+    q.ok("quit")
+    check(vm.wait_exit(30) == 0, "quit: exit 0")
+    return vm
+
+
+def case_signals(args, tmp):
+    pidfile = os.path.join(SOCK_DIR, "vm.pid")      # local fs: 9p may lack locks
+    # SIGTERM with a guest that powers off on the button.
+    vm = VM(args, tmp, extra=["-pidfile", pidfile])
+    with open(pidfile) as f:
+        check(int(f.read()) == vm.proc.pid, "pidfile holds the pid")
+    r = subprocess.run([args.vmm, "-m", "32M", "-kernel", args.kernel, "-display", "none",
+                        "-serial", "null", "-pidfile", pidfile], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1 and "locked by another process (pid %d)" % vm.proc.pid in r.stderr,
+          "second vmm on the pidfile refused: %d %r" % (r.returncode, r.stderr))
+    q = QMP(vm.sock)
+    check(vm.wait_serial(r"^count 1$"), "guest counts")
+    vm.proc.send_signal(signal.SIGTERM)
+    q.wait_event("POWERDOWN", 10)
+    ev = q.wait_event("SHUTDOWN", 60)
+    check(ev["data"]["reason"] == "guest-shutdown", "SIGTERM -> guest power-off %r" % ev)
+    check(vm.wait_exit(30) == 0, "exit 0")
+    check(not os.path.exists(pidfile), "pidfile removed")
+
+    # A guest that ignores the button is stopped after -shutdown-timeout.
+    vm = VM(args, tmp, guest_args="ignore_button", extra=["-shutdown-timeout", "2", "-pidfile", pidfile])
+    q = QMP(vm.sock)
+    check(vm.wait_serial(r"^count 1$"), "guest counts")
+    t0 = time.time()
+    vm.proc.send_signal(signal.SIGTERM)
+    check(vm.wait_serial(r"^power button ignored$", 30), "guest saw the button")
+    ev = q.wait_event("SHUTDOWN", 60)
+    took = time.time() - t0
+    check(ev["data"] == {"guest": False, "reason": "host-signal"}, "SHUTDOWN host-signal %r" % ev)
+    check(vm.wait_exit(30) == 0 and took >= 1.5, "stopped after the timeout (%.1f s)" % took)
+    check("did not power off within 2 s" in vm.err(), "timeout logged")
+    check(not os.path.exists(pidfile) and not os.path.exists(vm.sock), "pidfile and socket removed")
+
+    # SIGINT quits at once; -chardev/-mon spelling.
+    sock = os.path.join(SOCK_DIR, "qmp.sock")
+    vm = VM(args, tmp, qmp_opt=["-chardev", "socket,id=mon0,path=%s,server=on,wait=off" % sock,
+                                "-mon", "chardev=mon0,mode=control"])
+    q = QMP(vm.sock)
+    check(q.ok("query-status")["running"] is True, "QMP over -chardev/-mon")
+    vm.proc.send_signal(signal.SIGINT)
+    ev = q.wait_event("SHUTDOWN", 30)
+    check(ev["data"]["reason"] == "host-signal", "SIGINT: SHUTDOWN host-signal")
+    check(vm.wait_exit(30) == 0, "SIGINT: exit 0")
+    return vm
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vmm", required=True)
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("case", choices=["control", "hostile", "noshut", "signals"])
+    args = ap.parse_args()
+    if not kvm_usable():
+        print("SKIP: /dev/kvm is not usable")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="qmp-test-")
+    global SOCK_DIR
+    SOCK_DIR = socket_dir()
+    vm = None
+    try:
+        vm = {"control": case_control, "hostile": case_hostile,
+              "noshut": case_noshut, "signals": case_signals}[args.case](args, tmp)
+    except (QMPError, OSError, KeyError, TypeError, ValueError) as e:
+        failures.append("exception: %r" % (e,))
+        print("FAIL: exception %r" % (e,))
+    finally:
+        if failures and ALL_VMS:
+            last = ALL_VMS[-1]
+            print("--- serial (tail) ---\n" + last.out()[-2000:])
+            print("--- stderr ---\n" + last.err()[-4000:])
+        for v in ALL_VMS:
+            v.kill()
+        subprocess.run(["rm", "-rf", tmp, SOCK_DIR])
+    print("%d failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
