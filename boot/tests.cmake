@@ -4,3 +4,10 @@ foreach(t linux elf multiboot files)
     vmm_unit_test(NAME test_boot_${t} SOURCES ${CMAKE_SOURCE_DIR}/tests/test_boot_${t}.c LIBS vmm_boot vmm_base)
   endif()
 endforeach()
+# The same loaders on the real test kernel, when guest-tests/linux/build.sh
+# has built it (skipped otherwise; building it is the linux label's job).
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/test_boot_real.c)
+  vmm_unit_test(NAME test_boot_real SOURCES ${CMAKE_SOURCE_DIR}/tests/test_boot_real.c LIBS vmm_boot vmm_base)
+  target_compile_definitions(test_boot_real PRIVATE VMM_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  set_tests_properties(test_boot_real PROPERTIES SKIP_RETURN_CODE 77)
+endif()
