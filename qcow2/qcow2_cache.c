@@ -136,12 +136,23 @@ void qcow2_cache_clear(struct qcow2_cache *c)
 	}
 }
 
+static int cache_any_dirty(const struct qcow2_cache *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].offset && c->e[i].dirty)
+			return 1;
+	return 0;
+}
+
 int qcow2_flush_all(struct qcow2_state *s)
 {
 	int ret;
 
 	if (s->read_only)
 		return 0;
+	/* Nothing cached to order: one barrier for the data writes. */
+	if (!cache_any_dirty(&s->rb_cache) && !cache_any_dirty(&s->l2_cache) && !s->ndeferred)
+		return qcow2_sync(s);
 	ret = qcow2_cache_write_all(s, &s->rb_cache);
 	if (ret == 0)
 		ret = qcow2_sync(s);
