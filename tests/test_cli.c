@@ -167,8 +167,10 @@ static void test_serial(void)
 	CHECK_STR(err, "-serial: unix socket needs ',server,nowait': 'unix:/tmp/s.sock'");
 	CHECK_EQ(PARSE(&c, err, "-serial", "unix:/tmp/s.sock,server,bogus"), -EINVAL);
 	CHECK_EQ(PARSE(&c, err, "-serial", "file:"), -EINVAL);
-	CHECK_EQ(PARSE(&c, err, "-serial", "pty"), -EINVAL);
-	CHECK_STR(err, "-serial: unsupported backend 'pty' (stdio, file:PATH, unix:PATH,server,nowait, null, none)");
+	CHECK_EQ(PARSE(&c, err, "-serial", "pty"), 0);
+	CHECK_EQ(c.serial, SERIAL_PTY);
+	CHECK_EQ(PARSE(&c, err, "-serial", "tcp::4444"), -EINVAL);
+	CHECK_STR(err, "-serial: unsupported backend 'tcp::4444' (stdio, file:PATH, unix:PATH,server,nowait, pty, null, none)");
 }
 
 static void test_device(void)

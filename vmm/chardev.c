@@ -40,6 +40,7 @@ struct chardev {
 	void *rx_opaque;
 	uint8_t pending[RX_PENDING_MAX];
 	size_t npending;
+	int pty_slave_fd;     /* SERIAL_PTY: held open so the master never sees HUP */
 };
 
 /* Terminal state is process-wide: the signal handlers need it. */
@@ -110,6 +111,7 @@ void chardev_write(void *opaque, const uint8_t *buf, size_t len)
 	switch (c->backend) {
 	case SERIAL_STDIO:
 	case SERIAL_FILE:
+	case SERIAL_PTY:        /* non-blocking master: dropped when nobody reads */
 		write_all(c->out_fd, buf, len);
 		break;
 	case SERIAL_UNIX:
@@ -331,6 +333,41 @@ static int open_unix(struct chardev *c, const char *path, char *msg, size_t msgl
 	return 0;
 }
 
+/* -serial pty, as QEMU: a new pseudo-terminal in raw mode, its path
+ * printed as "char device redirected to /dev/pts/N (label serial0)". vmm
+ * keeps the slave open itself, so clients may come and go (the master would
+ * otherwise report EOF/HUP once the first one left). */
+static int open_pty(struct chardev *c, char *msg, size_t msglen)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	char name[64];
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
+		int err = errno;
+		snprintf(msg, msglen, "-serial pty: %s", strerror(err));
+		if (m >= 0)
+			close(m);
+		return -err;
+	}
+	int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0) {
+		int err = errno;
+		snprintf(msg, msglen, "-serial pty: %s: %s", name, strerror(err));
+		close(m);
+		return -err;
+	}
+	struct termios t;
+	if (tcgetattr(s, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(s, TCSANOW, &t);
+	}
+	c->pty_slave_fd = s;
+	c->in_fd = c->out_fd = m;
+	if (event_loop_add(c->loop, m, EPOLLIN, on_stdin, c) == 0)
+		c->in_watched = 1;
+	fprintf(stderr, "char device redirected to %s (label serial0)\n", name);
+	return 0;
+}
+
 int chardev_open(struct chardev **out, enum serial_backend backend, const char *path,
 		 struct event_loop *loop, void (*quit)(void *opaque), void *quit_opaque,
 		 char *msg, size_t msglen)
@@ -342,7 +379,7 @@ int chardev_open(struct chardev **out, enum serial_backend backend, const char *
 	}
 	c->backend = backend;
 	c->loop = loop;
-	c->in_fd = c->out_fd = c->listen_fd = c->client_fd = -1;
+	c->in_fd = c->out_fd = c->listen_fd = c->client_fd = c->pty_slave_fd = -1;
 	c->quit = quit;
 	c->quit_opaque = quit_opaque;
 	pthread_mutex_init(&c->out_lock, NULL);
@@ -381,6 +418,9 @@ int chardev_open(struct chardev **out, enum serial_backend backend, const char *
 	case SERIAL_UNIX:
 		ret = open_unix(c, path, msg, msglen);
 		break;
+	case SERIAL_PTY:
+		ret = open_pty(c, msg, msglen);
+		break;
 	default:
 		break;
 	}
@@ -418,8 +458,10 @@ void chardev_close(struct chardev *c)
 		event_loop_del(c->loop, c->timer_fd);
 		close(c->timer_fd);
 	}
-	if (c->backend == SERIAL_FILE && c->out_fd >= 0)
+	if ((c->backend == SERIAL_FILE || c->backend == SERIAL_PTY) && c->out_fd >= 0)
 		close(c->out_fd);
+	if (c->pty_slave_fd >= 0)
+		close(c->pty_slave_fd);
 	chardev_restore_terminal();
 	pthread_mutex_destroy(&c->out_lock);
 	free(c);

@@ -1,7 +1,8 @@
 /* Host side of the serial port: stdio (raw terminal with QEMU's Ctrl-A
  * escapes), file:PATH (output only), unix:PATH,server,nowait (one client at a
- * time) and null. Output is written from vCPU threads; input is read by the
- * main thread's event loop and handed to a receiver with back-pressure. */
+ * time), pty (a new pseudo-terminal) and null. Output is written from vCPU
+ * threads; input is read by the main thread's event loop and handed to a
+ * receiver with back-pressure. */
 #ifndef VMM_CHARDEV_H
 #define VMM_CHARDEV_H
 

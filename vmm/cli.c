@@ -198,6 +198,8 @@ static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, 
 		cfg->serial = SERIAL_NULL;
 	} else if (strcmp(arg, "none") == 0) {
 		cfg->serial = SERIAL_NONE;
+	} else if (strcmp(arg, "pty") == 0) {
+		cfg->serial = SERIAL_PTY;
 	} else if (strncmp(arg, "file:", 5) == 0 && arg[5]) {
 		cfg->serial = SERIAL_FILE;
 		cfg->serial_path = arg + 5;
@@ -229,7 +231,7 @@ static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, 
 		cfg->serial = SERIAL_UNIX;
 		cfg->serial_path = cfg->serial_path_buf;
 	} else {
-		return cli_fail(err, errlen, "%s: unsupported backend '%s' (stdio, file:PATH, unix:PATH,server,nowait, null, none)", opt, arg);
+		return cli_fail(err, errlen, "%s: unsupported backend '%s' (stdio, file:PATH, unix:PATH,server,nowait, pty, null, none)", opt, arg);
 	}
 	return 0;
 }
@@ -423,7 +425,7 @@ static const struct cli_option {
 	{ "append", 1, opt_append, "-append CMDLINE     kernel command line" },
 	{ "bios", 1, opt_bios, "-bios FILE          firmware image (default: SeaBIOS when no -kernel)" },
 	{ "boot", 1, opt_boot, "-boot [order=]cdn[,menu=on|off]  firmware boot order (c disk, d CD-ROM, n network)" },
-	{ "serial", 1, opt_serial, "-serial DEV         stdio | file:PATH | unix:PATH,server,nowait | null | none" },
+	{ "serial", 1, opt_serial, "-serial DEV         stdio | file:PATH | unix:PATH,server,nowait | pty | null | none" },
 	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
 	{ "display", 1, opt_display, "-display none       accepted (no display)" },
 	{ "no-reboot", 0, flag_no_reboot, "-no-reboot          exit (status 0) instead of resetting" },

@@ -16,6 +16,7 @@ enum serial_backend {
 	SERIAL_UNIX,     /* unix:PATH,server,nowait */
 	SERIAL_NULL,     /* null: output dropped, no input */
 	SERIAL_NONE,     /* none: no COM1 device at all */
+	SERIAL_PTY,      /* pty: a new pseudo-terminal, its path printed */
 };
 
 /* Block and network back-ends and the virtio functions on them. Strings
