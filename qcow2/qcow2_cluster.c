@@ -9,6 +9,8 @@
 #include "qcow2/qcow2_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -536,6 +538,26 @@ out:
 	return ret;
 }
 
+/* Whether guest bytes [off, off+len) read as zeroes without reading data. */
+static int reads_zero(struct block_dev *bs, uint64_t off, uint64_t len)
+{
+	struct qcow2_state *s = bs->priv;
+
+	while (len > 0) {
+		struct qmap m;
+
+		if (map_range(s, off, len, &m) < 0)
+			return 0;
+		if (m.kind != QCOW2_C_ZERO &&
+		    !(m.kind == QCOW2_C_UNALLOCATED && (!bs->backing || off >= bs->backing->size)))
+			return 0;
+		if (m.kind == QCOW2_C_UNALLOCATED && bs->backing && off + m.n > bs->backing->size)
+			return 0;
+		off += m.n, len -= m.n;
+	}
+	return 1;
+}
+
 /* k clusters from vc get new host clusters holding their current contents
  * overlaid with the request bytes [wo, wo+wn) (guest offsets). */
 static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64_t wo, uint64_t wn,
@@ -543,10 +565,42 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 {
 	struct qcow2_state *s = bs->priv;
 	uint64_t cs = s->cluster_size, start = vc * cs, end = (vc + k) * cs;
-	uint8_t *buf = malloc(k * cs);
+	uint8_t *buf;
 	int64_t host;
 	int ret = 0;
 
+	/* Copy-on-write of zeroes (QEMU's handle_alloc_space): zero the new
+	 * clusters with fallocate and write only the request's bytes. */
+	if ((wo > start || wo + wn < end) && (wo == start || reads_zero(bs, start, wo - start)) &&
+	    (wo + wn == end || reads_zero(bs, wo + wn, end - wo - wn))) {
+		host = s->data_fd != s->fd ? (int64_t)start : qcow2_alloc_clusters(s, k);
+		if (host < 0)
+			return (int)host;
+		if (fallocate(s->data_fd, FALLOC_FL_ZERO_RANGE, (off_t)host, (off_t)(k * cs)) == 0) {
+			buf = malloc(wn);
+			if (!buf)
+				return -ENOMEM;   /* the clusters leak until check */
+			iov_copy(iov, cnt, ioff, buf, wn, 0);
+			ret = qcow2_pwrite(s->data_fd, buf, wn, (uint64_t)host + (wo - start));
+			free(buf);
+			for (uint64_t i = 0; i < k && ret == 0; i++)
+				ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
+							 s->extl2 ? 0xffffffffull : 0);
+			return ret;
+		}
+		/* No fallocate here: write the zeroes ourselves below. */
+		buf = calloc(1, k * cs);
+		if (!buf)
+			return -ENOMEM;
+		iov_copy(iov, cnt, ioff, buf + (wo - start), wn, 0);
+		ret = qcow2_pwrite(s->data_fd, buf, k * cs, (uint64_t)host);
+		free(buf);
+		for (uint64_t i = 0; i < k && ret == 0; i++)
+			ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
+						 s->extl2 ? 0xffffffffull : 0);
+		return ret;
+	}
+	buf = malloc(k * cs);
 	if (!buf)
 		return -ENOMEM;
 	if (wo > start)
