@@ -38,7 +38,7 @@ BLOCK = 4096
 STRIDE = 64 * 1024
 BATCH = 4
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
-TIMEOUT = 240
+TIMEOUT = 400
 QBOOT = "/usr/share/qemu/qboot.rom"   # much faster than SeaBIOS; vdrv assigns BARs
 M32 = 0xFFFFFFFF
 

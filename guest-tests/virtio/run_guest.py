@@ -13,8 +13,8 @@ KIND net: in a fresh network namespace (unshare -n) with tap0 at 10.0.2.2/24,
      ready, `ping -c 3 10.0.2.15` must succeed and the guest must pass (it
      answers ARP and ICMP echo and gets the host's ARP reply).
 KIND hostile: malformed chains (virtio_hostile.c) on a 1 MiB raw image; each
-     of the 5 must set DEVICE_NEEDS_RESET, the device must work after a reset
-     and the image must stay zero.
+     of the 5 must set DEVICE_NEEDS_RESET under vmm (QEMU: be survived), the
+     device must work after each reset and the image must stay zero.
 Exit 0 pass, 1 fail, 77 skip (no /dev/kvm, no QEMU/qemu-img, no netns).
 Only the Python standard library is used.
 """
@@ -35,7 +35,7 @@ IMG_SECTORS = 8192
 SERIAL = "VMM-TEST-SERIAL-0042"     # exactly 20 bytes: no NUL in GET_ID's answer
 MAC = "52:54:00:12:34:56"
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
-TIMEOUT = 240
+TIMEOUT = 400
 # qboot starts a -kernel guest in a fraction of SeaBIOS's time under nested
 # KVM; it leaves BARs unassigned, which vdrv.c handles.
 QBOOT = "/usr/share/qemu/qboot.rom"
@@ -185,7 +185,10 @@ def test_hostile(args):
         if not guest_passed(status, out, "virtio-hostile: OK"):
             return 1
         resets = [l for l in out.splitlines() if l.startswith("hostile ") and "NEEDS_RESET" in l]
-        if len(resets) != 5:
+        # vmm's virtqueue puts the device in NEEDS_RESET for every malformed
+        # chain (DESIGN.md); QEMU completes a buffer outside RAM without a
+        # reset, so for the reference run surviving every case is enough.
+        if len(resets) != 5 and not args.qemu:
             print("FAIL: %d of 5 malformed chains set DEVICE_NEEDS_RESET" % len(resets))
             return 1
         with open(img, "rb") as f:

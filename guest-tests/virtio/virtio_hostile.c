@@ -79,9 +79,11 @@ static void bad_case(const char *name, int which)
 	*hdr = (struct vblk_hdr){ VBLK_T_IN, 0, 0 };
 	*status = 0xee;
 	switch (which) {
-	case 0:   /* 0 -> 1 -> 0 -> ... */
+	case 0:   /* 0 -> 1 -> 2 -> 1 -> 2 ..., all device-readable (a pure loop) */
+		*hdr = (struct vblk_hdr){ VBLK_T_OUT, 0, 0 };
 		set_desc(0, h, sizeof(*hdr), VDRV_DESC_F_NEXT, 1);
-		set_desc(1, d, 512, VDRV_DESC_F_WRITE | VDRV_DESC_F_NEXT, 0);
+		set_desc(1, d, 512, VDRV_DESC_F_NEXT, 2);
+		set_desc(2, d, 512, VDRV_DESC_F_NEXT, 1);
 		publish(0);
 		break;
 	case 1:   /* data buffer far outside RAM */
