@@ -160,15 +160,39 @@ static void test_register_c(void)
 {
 	int uip = 0, cleared = 0;
 	(void)cmos_read(0x0c);
-	/* Over a bit more than a second, UIP shows up once near the update. */
+	/* UIP is set during the 244 us before each update. Polling cannot be
+	 * relied on to land in that window on a loaded host, so judge only the
+	 * updates seen tightly: when the seconds register changed between two
+	 * polls that together took under 200 us, the earlier poll's register A
+	 * read lay inside the window and must have shown UIP. */
 	struct timespec start, now;
+	int64_t prev_start = 0;
+	int prev_uip = 0, prev_sec = -1, tight = 0, tight_uip = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		if (cmos_read(0x0a) & 0x80)
-			uip++;
+	for (;;) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int a = cmos_read(0x0a) & 0x80;
+		int sec = cmos_read(0x00);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < 1100000000L);
-	CHECK(uip > 0);
+		int64_t t0_ns = t0.tv_sec * 1000000000LL + t0.tv_nsec;
+		int64_t end_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+		if (a)
+			uip++;
+		if (prev_sec >= 0 && sec != prev_sec && end_ns - prev_start < 200000) {
+			tight++;
+			tight_uip += prev_uip != 0;
+		}
+		prev_sec = sec;
+		prev_uip = a;
+		prev_start = t0_ns;
+		int64_t elapsed = end_ns - (start.tv_sec * 1000000000LL + start.tv_nsec);
+		if (elapsed > 5000000000LL || (tight >= 2 && elapsed > 1100000000LL))
+			break;
+	}
+	CHECK_EQ(tight_uip, tight);
+	if (tight == 0)
+		printf("note: no update observed tightly (loaded host); UIP timing not judged\n");
 	uint8_t c = cmos_read(0x0c);
 	CHECK_EQ(c & 0xf0, 0x10 | 0x40); /* UF and PF (1024 Hz), IRQF off: nothing enabled */
 	for (int i = 0; i < 3; i++)
