@@ -51,7 +51,7 @@ static int preallocate(struct block_dev *bs, const char *mode)
 			if (posix_fallocate(fd, 0, (off_t)end) != 0)
 				ret = -EIO;
 		} else {
-			uint8_t *z = calloc(1, 1 << 20);
+			uint8_t *z = calloc(1, cs);
 			if (!z)
 				ret = -ENOMEM;
 			/* Zeroes over every data cluster (metadata already written). */
