@@ -236,7 +236,9 @@ static int client_input(struct qmp_client *c, const char *buf, size_t len)
 static void on_client(void *opaque, uint32_t events)
 {
 	struct qmp_client *c = opaque;
-	if (events & EPOLLIN) {
+	/* A hang-up is confirmed by recv() rather than trusted: the event may
+	 * be stale, for an fd whose loop slot a new client has taken since. */
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		char buf[16384];
 		for (int rounds = 0; rounds < 16; rounds++) {
 			ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -246,6 +248,8 @@ static void on_client(void *opaque, uint32_t events)
 			}
 			if (n < 0)
 				break;
+			if (c->closing)
+				continue;           /* input after an error that drops it */
 			if (client_input(c, buf, (size_t)n) < 0) {
 				c->closing = 1;
 				break;
@@ -253,9 +257,6 @@ static void on_client(void *opaque, uint32_t events)
 			if ((size_t)n < sizeof(buf) || c->closing)
 				break;
 		}
-	} else if (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLOUT)) {
-		client_free(c);
-		return;
 	}
 	if (client_flush(c) < 0)
 		client_free(c);
