@@ -76,6 +76,8 @@ int rt_printf(const char *fmt, ...)
 _Noreturn void rt_exit(uint8_t v)
 {
 	outb(RT_DEBUG_EXIT_PORT, v);
+	/* A VMM may let this CPU run on a little while it stops the VM. */
+	rt_delay_us(2000000);
 	rt_puts("rt: isa-debug-exit did not stop the machine\n");
 	for (;;)
 		rt_pause();
