@@ -1,0 +1,341 @@
+/* virtio-scsi device model (virtio 1.2 section 5.6): parses request-queue
+ * chains (5.6.6.1: virtio_scsi_cmd_req out, virtio_scsi_cmd_resp + data-in
+ * in), addresses LUNs as {1, target, (lun >> 8) | 0x40, lun & 0xff}, hands
+ * CDBs to the CD-ROM unit (devices/scsi_cd.c) and serves its READs through
+ * the block layer. Control queue: TMF and AN answered (5.6.6.2/3). Event
+ * queue: buffers kept, no events. Malformed chains put the device in
+ * NEEDS_RESET (2.1.2). */
+#include "devices/virtio/scsi.h"
+#include "devices/scsi_cd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SCSI_QUEUE_SIZE 128
+#define Q_CONTROL 0
+#define Q_EVENT   1
+#define Q_REQUEST 2
+
+struct scsi_req {
+	struct virtio_scsi *s;
+	uint16_t head;
+	uint32_t gen;
+	uint32_t data_space;       /* device-writable bytes after the response header */
+	uint32_t read_len;
+	struct virtio_scsi_cmd_resp resp;
+	int resp_cnt, iovcnt;
+	struct iovec resp_iov[8];  /* the response header's slice of the chain */
+	struct iovec iov[];        /* the data-in slice */
+};
+
+struct virtio_scsi {
+	struct virtio_device vdev;
+	struct virtio_scsi_config cfg;
+	struct block_dev *bs;
+	struct scsi_cd cd;
+	pthread_mutex_t lock;      /* queues, cd, gen, inflight, broken */
+	uint32_t gen;
+	unsigned inflight;
+	bool broken[3];
+	struct virtq_elem elem;
+	uint8_t data[4096];        /* data-in of non-READ commands */
+};
+
+/* Copies into dst the iovecs of src covering bytes [skip, skip+len);
+ * returns the count, or -1 when more than max are needed. */
+static int iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+		     struct iovec *dst, int max)
+{
+	int cnt = 0;
+
+	for (unsigned i = 0; i < n && len > 0; i++) {
+		size_t l = src[i].iov_len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len)
+			l = len;
+		if (cnt == max)
+			return -1;
+		dst[cnt].iov_base = (char *)src[i].iov_base + skip;
+		dst[cnt].iov_len = l;
+		cnt++;
+		len -= l;
+		skip = 0;
+	}
+	return cnt;
+}
+
+static void iov_write(const struct iovec *iov, int cnt, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	for (int i = 0; i < cnt && len; i++) {
+		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
+		memcpy(iov[i].iov_base, p, l);
+		p += l;
+		len -= l;
+	}
+}
+
+static void fill_resp(struct virtio_scsi_cmd_resp *resp, const struct scsi_cd_result *res,
+		      uint32_t data_space, uint32_t transferred)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->response = VIRTIO_SCSI_S_OK;
+	resp->status = res->status;
+	resp->resid = data_space - transferred;
+	if (res->status == SCSI_STATUS_CHECK_CONDITION) {
+		memcpy(resp->sense, res->sense, SCSI_SENSE_LEN);
+		resp->sense_len = SCSI_SENSE_LEN;
+	}
+}
+
+static void read_done(void *opaque, int ret)
+{
+	struct scsi_req *r = opaque;
+	struct virtio_scsi *s = r->s;
+
+	pthread_mutex_lock(&s->lock);
+	if (r->gen == s->gen && !s->broken[Q_REQUEST]) {
+		struct scsi_cd_result res;
+		memset(&res, 0, sizeof(res));
+		if (ret < 0)
+			scsi_cd_read_failed(&s->cd, &res);
+		fill_resp(&r->resp, &res, r->data_space, ret < 0 ? 0 : r->read_len);
+		iov_write(r->resp_iov, r->resp_cnt, &r->resp, sizeof(r->resp));
+		virtq_push(&s->vdev.vq[Q_REQUEST], r->head,
+			   (uint32_t)sizeof(r->resp) + (ret < 0 ? 0 : r->read_len));
+		virtio_notify_used(&s->vdev, Q_REQUEST);
+	}
+	s->inflight--;
+	pthread_mutex_unlock(&s->lock);
+	free(r);
+}
+
+static void set_broken(struct virtio_scsi *s, unsigned q)
+{
+	s->broken[q] = true;
+	virtio_set_needs_reset(&s->vdev);
+}
+
+/* One request-queue chain. Returns true when completed right away. */
+static bool handle_cmd(struct virtio_scsi *s, struct virtq_elem *e)
+{
+	struct virtio_scsi_cmd_req req;
+	struct virtio_scsi_cmd_resp resp;
+	struct scsi_cd_result res;
+	const struct iovec *in = e->iov + e->out_num;
+
+	if (e->out_len < sizeof(req) || e->in_len < sizeof(resp)) {
+		set_broken(s, Q_REQUEST);
+		return false;
+	}
+	virtq_elem_read(e, 0, &req, sizeof(req));
+	uint64_t space64 = e->in_len - sizeof(resp);
+	uint32_t space = space64 > UINT32_MAX - sizeof(resp) ? UINT32_MAX - (uint32_t)sizeof(resp) : (uint32_t)space64;
+	memset(&resp, 0, sizeof(resp));
+
+	/* Single-level LUN structure (5.6.6.1): {1, target, 0x40 | lun >> 8, lun}. */
+	unsigned lun = ((unsigned)(req.lun[2] & 0x3f) << 8) | req.lun[3];
+	if (req.lun[0] != 1 || req.lun[1] != 0 || lun != 0) {
+		resp.response = VIRTIO_SCSI_S_BAD_TARGET;
+		virtq_elem_write(e, 0, &resp, sizeof(resp));
+		virtq_push(&s->vdev.vq[Q_REQUEST], e->head, sizeof(resp));
+		return true;
+	}
+	size_t dlen = space < sizeof(s->data) ? space : sizeof(s->data);
+	scsi_cd_execute(&s->cd, req.cdb, sizeof(req.cdb), s->data, dlen, &res);
+	if (res.is_read) {
+		if (res.read_len > space) {
+			resp.response = VIRTIO_SCSI_S_OVERRUN;
+			virtq_elem_write(e, 0, &resp, sizeof(resp));
+			virtq_push(&s->vdev.vq[Q_REQUEST], e->head, sizeof(resp));
+			return true;
+		}
+		struct scsi_req *r = malloc(sizeof(*r) + sizeof(struct iovec) * e->in_num);
+		if (!r) {
+			resp.response = VIRTIO_SCSI_S_FAILURE;
+			virtq_elem_write(e, 0, &resp, sizeof(resp));
+			virtq_push(&s->vdev.vq[Q_REQUEST], e->head, sizeof(resp));
+			return true;
+		}
+		r->s = s;
+		r->head = e->head;
+		r->gen = s->gen;
+		r->data_space = space;
+		r->read_len = (uint32_t)res.read_len;
+		r->resp_cnt = iov_slice(in, e->in_num, 0, sizeof(resp), r->resp_iov, 8);
+		r->iovcnt = iov_slice(in, e->in_num, sizeof(resp), res.read_len, r->iov, (int)e->in_num);
+		if (r->resp_cnt < 0) {
+			free(r);
+			set_broken(s, Q_REQUEST);
+			return false;
+		}
+		s->inflight++;
+		int ret = block_preadv(s->bs, res.read_off, r->iov, r->iovcnt, read_done, r);
+		if (ret == 0)
+			return false;
+		s->inflight--;
+		free(r);
+		scsi_cd_read_failed(&s->cd, &res);
+		fill_resp(&resp, &res, space, 0);
+		virtq_elem_write(e, 0, &resp, sizeof(resp));
+		virtq_push(&s->vdev.vq[Q_REQUEST], e->head, sizeof(resp));
+		return true;
+	}
+	fill_resp(&resp, &res, space, (uint32_t)res.data_len);
+	virtq_elem_write(e, 0, &resp, sizeof(resp));
+	virtq_elem_write(e, sizeof(resp), s->data, res.data_len);
+	virtq_push(&s->vdev.vq[Q_REQUEST], e->head, (uint32_t)(sizeof(resp) + res.data_len));
+	return true;
+}
+
+/* One control-queue chain (5.6.6.2 TMF, 5.6.6.3 asynchronous notification). */
+static bool handle_ctrl(struct virtio_scsi *s, struct virtq_elem *e)
+{
+	uint32_t type;
+	uint8_t out[5] = { 0 };
+	uint32_t written;
+
+	if (e->out_len < 4 || e->in_len < 1) {
+		set_broken(s, Q_CONTROL);
+		return false;
+	}
+	virtq_elem_read(e, 0, &type, 4);
+	if (type == VIRTIO_SCSI_T_TMF && e->out_len >= 24) {
+		out[0] = VIRTIO_SCSI_S_FUNCTION_COMPLETE;
+		written = 1;
+	} else if ((type == VIRTIO_SCSI_T_AN_QUERY || type == VIRTIO_SCSI_T_AN_SUBSCRIBE) &&
+		   e->out_len >= 16 && e->in_len >= 5) {
+		/* event_actual 0: no events supported; response OK */
+		written = 5;
+	} else {
+		out[0] = VIRTIO_SCSI_S_FAILURE;
+		written = 1;
+	}
+	virtq_elem_write(e, 0, out, written);
+	virtq_push(&s->vdev.vq[Q_CONTROL], e->head, written);
+	return true;
+}
+
+static void scsi_queue_notify(struct virtio_device *vdev, unsigned qidx)
+{
+	struct virtio_scsi *s = vdev->opaque;
+	bool notify = false;
+
+	if (qidx != Q_CONTROL && qidx != Q_REQUEST)
+		return;   /* event queue: buffers stay with us until an event */
+	struct virtq *q = &vdev->vq[qidx];
+	pthread_mutex_lock(&s->lock);
+	while (!s->broken[qidx]) {
+		int r = 0;
+		virtq_disable_notify(q);
+		while (!s->broken[qidx] && (r = virtq_pop(q, &s->elem)) == 1)
+			notify |= qidx == Q_REQUEST ? handle_cmd(s, &s->elem) : handle_ctrl(s, &s->elem);
+		if (s->broken[qidx] || r < 0 || !virtq_enable_notify(q))
+			break;
+	}
+	if (notify)
+		virtio_notify_used(vdev, qidx);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int scsi_activate(struct virtio_device *vdev)
+{
+	struct virtio_scsi *s = vdev->opaque;
+	pthread_mutex_lock(&s->lock);
+	memset(s->broken, 0, sizeof(s->broken));
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void scsi_drain(struct virtio_scsi *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->inflight > 0) {
+		pthread_mutex_unlock(&s->lock);
+		if (block_engine_poll(s->bs->engine, 1) <= 0)
+			usleep(1000);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void scsi_reset(struct virtio_device *vdev)
+{
+	struct virtio_scsi *s = vdev->opaque;
+	pthread_mutex_lock(&s->lock);
+	s->gen++;
+	pthread_mutex_unlock(&s->lock);
+	scsi_drain(s);
+	pthread_mutex_lock(&s->lock);
+	memset(s->broken, 0, sizeof(s->broken));
+	s->cd.prevent = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct virtio_device_ops scsi_ops = {
+	.activate = scsi_activate,
+	.queue_notify = scsi_queue_notify,
+	.reset = scsi_reset,
+};
+
+int virtio_scsi_create(struct virtio_scsi **out, struct block_dev *bs, uint16_t queue_size)
+{
+	unsigned qsize = queue_size ? queue_size : SCSI_QUEUE_SIZE;
+	if (!out || !bs || qsize < 4 || qsize > 1024 || (qsize & (qsize - 1)))
+		return -EINVAL;
+	struct virtio_scsi *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (pthread_mutex_init(&s->lock, NULL)) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->bs = bs;
+	scsi_cd_init(&s->cd, bs->size);
+	s->cfg.num_queues = 1;
+	s->cfg.seg_max = qsize - 2;
+	s->cfg.max_sectors = 0xffff;
+	s->cfg.cmd_per_lun = qsize;
+	s->cfg.event_info_size = 16;
+	s->cfg.sense_size = VIRTIO_SCSI_SENSE_SIZE;
+	s->cfg.cdb_size = VIRTIO_SCSI_CDB_SIZE;
+	s->cfg.max_channel = 0;
+	s->cfg.max_target = 0;
+	s->cfg.max_lun = 0;
+	s->vdev.name = "virtio-scsi";
+	s->vdev.device_id = VIRTIO_ID_SCSI;
+	s->vdev.num_queues = 3;
+	s->vdev.queue_size_max = (uint16_t)qsize;
+	s->vdev.device_features = 0;
+	s->vdev.config = &s->cfg;
+	s->vdev.config_size = sizeof(s->cfg);
+	s->vdev.ops = &scsi_ops;
+	s->vdev.opaque = s;
+	*out = s;
+	return 0;
+}
+
+struct virtio_device *virtio_scsi_device(struct virtio_scsi *s)
+{
+	return &s->vdev;
+}
+
+void virtio_scsi_destroy(struct virtio_scsi *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->gen++;
+	pthread_mutex_unlock(&s->lock);
+	scsi_drain(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
