@@ -21,7 +21,10 @@ struct fw_cfg;
 #define FIRMWARE_DEFAULT_PATH "/usr/share/seabios/bios-256k.bin"
 /* The ROM must stay above the KVM TSS and identity-map pages (layout.h). */
 #define FIRMWARE_MAX_SIZE (LAYOUT_FIRMWARE_END - (LAYOUT_TSS_ADDR + 3 * 0x1000))
-#define FIRMWARE_LOW_COPY (128 * 1024)      /* bytes mirrored below 1 MiB */
+/* Bytes mirrored to end at 1 MiB (0xc0000-0xfffff for bios-256k.bin): SeaBIOS
+ * runs its init code there and, on a host bridge without i440fx/Q35 PAM
+ * registers, cannot copy it down itself. */
+#define FIRMWARE_LOW_COPY (256 * 1024)
 
 /* The ROM as mapped: host bytes, size, guest physical start (ends at 4 GiB). */
 struct firmware_image {

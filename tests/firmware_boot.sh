@@ -6,15 +6,17 @@
 # Usage: firmware_boot.sh path/to/vmm. Exit 0 pass, 1 fail, 77 skip (no
 # /dev/kvm or no SeaBIOS).
 VMM=${1:?usage: firmware_boot.sh path/to/vmm}
-# bios.bin (128 KiB): bios-256k.bin also needs the whole image mirrored below
-# 1 MiB (see /work/coord/notes-machine-to-tables.md).
-BIOS=${FIRMWARE_BOOT_BIOS:-/usr/share/seabios/bios.bin}
+# The default firmware (no -bios: Debian's bios-256k.bin); FIRMWARE_BOOT_BIOS
+# picks another image, e.g. /usr/share/seabios/bios.bin.
+BIOS=${FIRMWARE_BOOT_BIOS:-/usr/share/seabios/bios-256k.bin}
 [ -r "$BIOS" ] || { echo "skip: no $BIOS (apt-get install seabios)"; exit 77; }
+BIOS_ARG=
+[ -n "${FIRMWARE_BOOT_BIOS:-}" ] && BIOS_ARG="-bios $BIOS"
 [ -c "${VMM_KVM_DEVICE:-/dev/kvm}" ] || { echo "skip: no /dev/kvm"; exit 77; }
 tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 truncate -s 16M "$tmp/blank.raw"
-"$VMM" -m 128M -bios "$BIOS" -drive "file=$tmp/blank.raw,format=raw" -boot order=c \
+"$VMM" -m 128M $BIOS_ARG -drive "file=$tmp/blank.raw,format=raw" -boot order=c \
 	-serial "file:$tmp/com1" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 i=0
