@@ -51,7 +51,8 @@ dd if=/dev/zero of="$tmp/raw.img" bs=1024 count=64 2>/dev/null
 expect "missing -hda image" "-hda $tmp/nodisk: No such file or directory" "$VMM" -serial null -hda "$tmp/nodisk" -kernel "$tmp/mb.bin"
 expect "missing -drive image" "-drive file=$tmp/nodisk,x: No such file or directory" "$VMM" -serial null -drive "file=$tmp/nodisk,,x,format=raw" -kernel "$tmp/mb.bin"
 expect "corrupt qcow2 image" "-drive file=$tmp/bad.qcow2: " "$VMM" -serial null -drive "file=$tmp/bad.qcow2,format=qcow2" -kernel "$tmp/mb.bin"
-expect "-cdrom not built" "-cdrom: CD-ROM support is not built" "$VMM" -serial null -cdrom "$tmp/raw.img" -kernel "$tmp/mb.bin"
+expect "-kernel-from-iso without -cdrom" "-kernel-from-iso: needs -cdrom FILE" "$VMM" -serial null -kernel-from-iso
+expect "-kernel-from-iso on a non-ISO" "-kernel-from-iso: $tmp/raw.img: not an ISO 9660 image" "$VMM" -serial null -cdrom "$tmp/raw.img" -kernel-from-iso
 expect "bad -drive property" "-drive: unsupported property 'colour'" "$VMM" -drive "file=$tmp/raw.img,colour=red"
 expect "bad cache mode" "-drive: invalid cache mode 'fast'" "$VMM" -drive "file=$tmp/raw.img,cache=fast"
 expect "-device drive= not found" "-device virtio-blk-pci: drive 'd9' not found" "$VMM" -device virtio-blk-pci,drive=d9

@@ -37,7 +37,7 @@ static int open_drive(struct backends *b, unsigned i)
 	const struct cli_drive *d = &b->cfg->drives[i];
 	struct block_open_opts o = {
 		.format = d->format,
-		.read_only = d->read_only,
+		.read_only = d->read_only || d->media == CLI_MEDIA_CDROM, /* CDs are read-only */
 		.cache_direct = d->cache == CLI_CACHE_NONE || d->cache == CLI_CACHE_DIRECTSYNC,
 		.no_flush = d->cache == CLI_CACHE_UNSAFE,
 	};
@@ -50,7 +50,7 @@ static int open_drive(struct backends *b, unsigned i)
 		fprintf(stderr, "vmm: %s: %s\n", name, block_strerror(ret));
 		return ret;
 	}
-	if (probed_raw)
+	if (probed_raw && d->media != CLI_MEDIA_CDROM)   /* read-only: probing is harmless */
 		fprintf(stderr, "vmm: WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
 			"         Automatically detecting the format is dangerous for raw images;\n"
 			"         specify format=raw explicitly (-drive file=%s,format=raw).\n",
@@ -67,11 +67,6 @@ int backends_open(struct backends *b, const struct vmm_config *cfg, struct event
 	b->loop = loop;
 	b->failed = failed;
 	b->opaque = opaque;
-	for (unsigned i = 0; i < cfg->ndrives; i++)
-		if (cfg->drives[i].media == CLI_MEDIA_CDROM) {
-			fprintf(stderr, "vmm: %s: CD-ROM support is not built\n", cfg->drives[i].opt);
-			return -ENOTSUP;
-		}
 	if (cfg->ndrives) {
 		ret = block_engine_create(&b->engine, 128, 0);
 		if (ret < 0) {

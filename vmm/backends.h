@@ -25,7 +25,7 @@ struct backends {
 
 /* Opens every drive and tap of cfg; the engine's completions run from loop.
  * Returns 0, or a negative errno after printing one "vmm: ..." line (CD-ROM
- * drives: -ENOTSUP, "CD-ROM support is not built"). Call backends_close()
+ * drives are opened read-only). Call backends_close()
  * either way. Probing a raw image prints QEMU's warning. */
 int backends_open(struct backends *b, const struct vmm_config *cfg, struct event_loop *loop,
 		  void (*failed)(void *opaque), void *opaque);

@@ -242,6 +242,12 @@ static int flag_nographic(struct vmm_config *cfg, const char *opt, const char *a
 	return 0;
 }
 
+static int flag_kernel_from_iso(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->kernel_from_iso = 1;
+	return 0;
+}
+
 static int flag_no_reboot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	cfg->no_reboot = 1;
@@ -423,6 +429,7 @@ static const struct cli_option {
 	{ "kernel", 1, opt_kernel, "-kernel FILE        bzImage, ELF vmlinux (64-bit/PVH) or multiboot kernel" },
 	{ "initrd", 1, opt_initrd, "-initrd FILE        initial ramdisk (multiboot: \"mod arg,mod2\" modules)" },
 	{ "append", 1, opt_append, "-append CMDLINE     kernel command line" },
+	{ "kernel-from-iso", 0, flag_kernel_from_iso, "-kernel-from-iso    boot the -cdrom ISO's default isolinux/grub entry directly (console=ttyS0 added)" },
 	{ "bios", 1, opt_bios, "-bios FILE          firmware image (default: SeaBIOS when no -kernel)" },
 	{ "boot", 1, opt_boot, "-boot [order=]cdn[,menu=on|off]  firmware boot order (c disk, d CD-ROM, n network)" },
 	{ "serial", 1, opt_serial, "-serial DEV         stdio | file:PATH | unix:PATH,server,nowait | pty | null | none" },

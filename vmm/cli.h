@@ -80,6 +80,7 @@ struct vmm_config {
 	enum cpu_model cpu_model;   /* -cpu (default host) */
 	const char *cpu_name;
 	const char *kernel, *initrd, *append, *bios;
+	int kernel_from_iso;        /* -kernel-from-iso: boot the CD's default isolinux/grub entry */
 	const char *name;           /* -name */
 	const char *machine;        /* -machine/-M type: pc, q35, microvm */
 	enum serial_backend serial;

@@ -19,6 +19,7 @@
 #include "vmm/log.h"
 #include "boot/boot.h"
 #include "boot/firmware.h"
+#include "boot/isoboot.h"
 #include "boot/layout.h"
 #include "devices/irq.h"
 #include "devices/vm_control.h"
@@ -32,6 +33,7 @@
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/scsi.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/tap.h"
 #include "block/block.h"
@@ -92,6 +94,8 @@ struct machine {
 	struct virtio_pci *blk_pci[CLI_MAX_BLK];
 	struct virtio_net *net[CLI_MAX_NICS];
 	struct virtio_pci *net_pci[CLI_MAX_NICS];
+	struct virtio_scsi *scsi[CLI_MAX_DRIVES];     /* one virtio-scsi HBA per CD drive */
+	struct virtio_pci *scsi_pci[CLI_MAX_DRIVES];
 	struct vcpu_env env;
 	struct vcpu vcpus[VCPU_MAX];
 	unsigned nvcpus;
@@ -265,6 +269,21 @@ static int machine_create_blk(struct machine *m, unsigned i)
 	return ret;
 }
 
+/* -cdrom / -drive media=cdrom: a virtio-scsi-pci HBA with the CD at
+ * target 0 LUN 0 (docs/cdrom.md: Linux's virtio_scsi + sr_mod, SeaBIOS). */
+static int machine_create_cd(struct machine *m, unsigned i)
+{
+	const struct cli_drive *d = &m->cfg->drives[i];
+	int ret = virtio_scsi_create(&m->scsi[i], m->be.bdev[i], 0);
+	if (ret == 0)
+		ret = virtio_pci_create(&m->scsi_pci[i], &m->pci, -1, virtio_scsi_device(m->scsi[i]),
+					&m->mem, m->loop);
+	if (ret < 0)
+		fprintf(stderr, "vmm: virtio-scsi-pci for %s %s: %s\n", d->opt, d->file,
+			ret == -ENOSPC ? "no free PCI slot" : strerror(-ret));
+	return ret;
+}
+
 static int machine_create_net(struct machine *m, unsigned i)
 {
 	const struct cli_nic *n = &m->cfg->nics[i];
@@ -307,6 +326,9 @@ static int machine_create_pci_devices(struct machine *m)
 	for (unsigned i = 0; i < cfg->nblk; i++)
 		if ((ret = machine_create_blk(m, i)) < 0)
 			return ret;
+	for (unsigned i = 0; i < cfg->ndrives; i++)
+		if (cfg->drives[i].media == CLI_MEDIA_CDROM && (ret = machine_create_cd(m, i)) < 0)
+			return ret;
 	for (unsigned i = 0; i < cfg->nnics; i++)
 		if ((ret = machine_create_net(m, i)) < 0)
 			return ret;
@@ -314,12 +336,17 @@ static int machine_create_pci_devices(struct machine *m)
 }
 
 /* SeaBIOS "bootorder" (docs/bootindex.txt paths, newline-separated) from
- * -boot order=: c = the virtio-blk disks, n = the virtio-net functions. */
+ * -boot order=: c = the virtio-blk disks, d = the CDs, n = the virtio-net functions. */
 static void machine_bootorder(struct machine *m, char *buf, size_t len)
 {
 	size_t off = 0;
 	buf[0] = '\0';
 	for (const char *o = m->cfg->boot_order; *o; o++) {
+		/* d: the CDs, as SeaBIOS names a virtio-scsi LUN (target 0, LUN 0) */
+		for (unsigned i = 0; *o == 'd' && i < CLI_MAX_DRIVES && off < len; i++)
+			if (m->scsi_pci[i])
+				off += (size_t)snprintf(buf + off, len - off, "%s/pci@i0cf8/scsi@%x/channel@0/disk@0,0",
+							off ? "\n" : "", virtio_pci_pci_device(m->scsi_pci[i])->slot);
 		unsigned n = *o == 'c' ? m->cfg->nblk : *o == 'n' ? m->cfg->nnics : 0;
 		for (unsigned i = 0; i < n && off < len; i++) {
 			struct virtio_pci *vp = *o == 'c' ? m->blk_pci[i] : m->net_pci[i];
@@ -432,10 +459,39 @@ static int machine_bring_up(struct machine *m)
 
 	/* 2. The boot image: kernel/firmware, initrd, command line, tables.
 	 * Loading touches only RAM, so it comes before KVM (see above). */
+	const char *kernel = cfg->kernel, *initrd = cfg->initrd, *cmdline = cfg->append;
+	char iso_kernel[64], iso_initrd[64], iso_cmdline[ISOBOOT_CMDLINE_MAX + 64];
+	if (cfg->kernel_from_iso) {
+		/* The CD's default isolinux/grub entry, read out of the ISO into
+		 * memfds that the loader opens like files (boot/isoboot.c). */
+		const char *iso = NULL;
+		for (unsigned i = 0; i < cfg->ndrives && !iso; i++)
+			if (cfg->drives[i].media == CLI_MEDIA_CDROM)
+				iso = cfg->drives[i].file;
+		if (!iso || cfg->kernel) {
+			fprintf(stderr, "vmm: -kernel-from-iso: %s\n", iso ? "conflicts with -kernel" : "needs -cdrom FILE");
+			return -EINVAL;
+		}
+		ret = isoboot_prepare(iso, iso_kernel, sizeof(iso_kernel), iso_initrd, sizeof(iso_initrd),
+				      iso_cmdline, sizeof(iso_cmdline), msg, sizeof(msg));
+		if (ret < 0) {
+			fprintf(stderr, "vmm: -kernel-from-iso: %s\n", msg);
+			return ret;
+		}
+		if (cfg->append && *cfg->append &&
+		    strlen(iso_cmdline) + 1 + strlen(cfg->append) < sizeof(iso_cmdline)) {
+			strcat(iso_cmdline, " ");
+			strcat(iso_cmdline, cfg->append);
+		}
+		kernel = iso_kernel;
+		initrd = iso_initrd[0] ? iso_initrd : cfg->initrd;
+		cmdline = iso_cmdline;
+		log_msg(VMM_LOG_INFO, "-kernel-from-iso: %s: command line '%s'", iso, iso_cmdline);
+	}
 	struct boot_config bc = {
-		.kernel = cfg->kernel,
-		.initrd = cfg->initrd,
-		.cmdline = cfg->append,
+		.kernel = kernel,
+		.initrd = initrd,
+		.cmdline = cmdline,
 		.firmware = cfg->bios,
 		.ncpus = cfg->ncpus,
 		.pci = 1,
@@ -496,6 +552,14 @@ static void machine_tear_down(struct machine *m)
 		vcpu_destroy(&m->vcpus[i]);
 	m->nvcpus = 0;
 	chardev_set_receiver(m->chardev, NULL, NULL);
+	for (unsigned i = 0; i < CLI_MAX_DRIVES; i++) {
+		if (m->scsi_pci[i])
+			virtio_pci_destroy(m->scsi_pci[i]);
+		if (m->scsi[i])
+			virtio_scsi_destroy(m->scsi[i]);
+		m->scsi_pci[i] = NULL;
+		m->scsi[i] = NULL;
+	}
 	for (unsigned i = 0; i < CLI_MAX_BLK; i++) {
 		if (m->blk_pci[i])
 			virtio_pci_destroy(m->blk_pci[i]);
