@@ -19,7 +19,7 @@ class QMP:
         self.buf = b""
         self.events = []
         self.greeting = self.recv()
-        if "QMP" not in self.greeting:
+        if not isinstance(self.greeting, dict) or "QMP" not in self.greeting:
             raise QMPError("no greeting: %r" % (self.greeting,))
         if negotiate:
             r = self.cmd("qmp_capabilities")
