@@ -254,6 +254,33 @@ static int flag_no_reboot(struct vmm_config *cfg, const char *opt, const char *a
 	return 0;
 }
 
+/* -sandbox on|off[,action=kill|log] (QEMU spells the switch on|off). */
+static int opt_sandbox(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (n == 2 && strncmp(arg, "on", 2) == 0)
+		cfg->sandbox = 1;
+	else if (n == 3 && strncmp(arg, "off", 3) == 0)
+		cfg->sandbox = 0;
+	else {
+		snprintf(err, errlen, "-sandbox: '%.*s': expected on or off", (int)n, arg);
+		return -1;
+	}
+	if (comma) {
+		if (strcmp(comma + 1, "action=kill") == 0)
+			;
+		else if (strcmp(comma + 1, "action=log") == 0)
+			cfg->sandbox = cfg->sandbox ? 2 : 0;
+		else {
+			snprintf(err, errlen, "-sandbox: unknown property '%s' (action=kill|log)", comma + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int flag_help(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	cfg->help = 1;
@@ -463,6 +490,7 @@ static const struct cli_option {
 	{ "d", 1, cli_opt_loglevel, "-d LEVEL            log level: error, warn, info (default), debug" },
 	{ "msg", 1, cli_opt_msg, "-msg timestamp=on   timestamps on log lines" },
 	{ "shutdown-timeout", 1, cli_opt_shutdown_timeout, "-shutdown-timeout S seconds SIGTERM waits for the guest to power off (default 30, 0: forever)" },
+	{ "sandbox", 1, opt_sandbox, "-sandbox on|off[,action=kill|log]  seccomp allow-lists per thread (docs/security.md)" },
 	{ "h", 0, flag_help, NULL },
 	{ "help", 0, flag_help, "-h, -help           this text" },
 	{ "version", 0, flag_version, "-version            print the version" },
@@ -494,6 +522,7 @@ int cli_parse(struct vmm_config *cfg, int argc, char **argv, char *err, size_t e
 	cfg->debug_exit_iosize = 4;
 	cfg->log_level = 2;
 	cfg->shutdown_timeout = CLI_DEFAULT_SHUTDOWN_TIMEOUT;
+	cfg->sandbox = CLI_DEFAULT_SANDBOX;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

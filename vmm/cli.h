@@ -115,11 +115,16 @@ struct vmm_config {
 	unsigned nchardevs;
 	const char *mon_refs[CLI_MAX_QMP];
 	unsigned nmon;
+	/* Sandboxing (vmm/sandbox.h, vmm/privileges.h; docs/security.md). */
+	int sandbox;                /* -sandbox: 0 off, 1 on (kill), 2 on,action=log */
+	const char *runas;          /* -runas USER */
+	const char *chroot_dir;     /* -chroot DIR */
 	char strings[CLI_STRINGS_SIZE];  /* copies of parsed property values */
 	size_t strings_used;
 };
 
 #define CLI_DEFAULT_RAM (128ULL << 20)
+#define CLI_DEFAULT_SANDBOX 0       /* -sandbox off unless given (docs/security.md) */
 #define CLI_MAX_CPUS 64
 #define CLI_MAX_VIRTIO_RNG 4
 

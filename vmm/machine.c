@@ -50,6 +50,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include "vmm/sandbox.h"
 
 /* A lifecycle request: kind in the high bits, exit status in the low 16.
  * The first request wins; later ones (a vCPU crashing while the VM is
@@ -533,7 +534,9 @@ static int machine_bring_up(struct machine *m)
 	if (ret < 0)
 		return ret;
 
-	/* 5. vCPUs. */
+	/* 5. vCPUs, under the seccomp sandbox from here on (vmm/sandbox.h). */
+	if (sandbox_apply_process((enum sandbox_mode)cfg->sandbox) < 0)
+		return -EPERM;
 	return machine_create_vcpus(m, &boot_cpu);
 }
 
@@ -924,6 +927,7 @@ int machine_run(const struct vmm_config *cfg)
 		}
 		m->state = QMP_STATE_RUNNING;
 		daemon_ready();         /* -daemonize: the parent exits 0 now */
+		sandbox_test_hook("main");
 		while (__atomic_load_n(&m->request, __ATOMIC_SEQ_CST) == REQ_NONE) {
 			ret = event_loop_run_once(m->loop, -1);
 			if (ret < 0) {

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "vmm/sandbox.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -414,6 +415,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (sandbox_enter_vcpu_thread() < 0) {
+		fail(v, 3);
+		return NULL;
+	}
+	sandbox_test_hook("vcpu");
 
 	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
