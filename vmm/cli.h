@@ -124,7 +124,9 @@ struct vmm_config {
 };
 
 #define CLI_DEFAULT_RAM (128ULL << 20)
+#ifndef CLI_DEFAULT_SANDBOX          /* -DCLI_DEFAULT_SANDBOX=1 for test builds */
 #define CLI_DEFAULT_SANDBOX 0       /* -sandbox off unless given (docs/security.md) */
+#endif
 #define CLI_MAX_CPUS 64
 #define CLI_MAX_VIRTIO_RNG 4
 
