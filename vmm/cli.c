@@ -281,6 +281,18 @@ static int opt_sandbox(struct vmm_config *cfg, const char *opt, const char *arg,
 	return 0;
 }
 
+static int opt_runas(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->runas = arg;
+	return 0;
+}
+
+static int opt_chroot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->chroot_dir = arg;
+	return 0;
+}
+
 static int flag_help(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	cfg->help = 1;
@@ -491,6 +503,8 @@ static const struct cli_option {
 	{ "msg", 1, cli_opt_msg, "-msg timestamp=on   timestamps on log lines" },
 	{ "shutdown-timeout", 1, cli_opt_shutdown_timeout, "-shutdown-timeout S seconds SIGTERM waits for the guest to power off (default 30, 0: forever)" },
 	{ "sandbox", 1, opt_sandbox, "-sandbox on|off[,action=kill|log]  seccomp allow-lists per thread (docs/security.md)" },
+	{ "runas", 1, opt_runas, "-runas USER         drop to USER's uid/gid after opening /dev/kvm, images and taps" },
+	{ "chroot", 1, opt_chroot, "-chroot DIR         chroot to DIR after set-up (with -runas)" },
 	{ "h", 0, flag_help, NULL },
 	{ "help", 0, flag_help, "-h, -help           this text" },
 	{ "version", 0, flag_version, "-version            print the version" },

@@ -51,6 +51,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include "vmm/sandbox.h"
+#include "vmm/privileges.h"
 
 /* A lifecycle request: kind in the high bits, exit status in the low 16.
  * The first request wins; later ones (a vCPU crashing while the VM is
@@ -534,7 +535,12 @@ static int machine_bring_up(struct machine *m)
 	if (ret < 0)
 		return ret;
 
-	/* 5. vCPUs, under the seccomp sandbox from here on (vmm/sandbox.h). */
+	/* 5. vCPUs, without root (-chroot, -runas) and under the seccomp
+	 * sandbox from here on (vmm/privileges.h, vmm/sandbox.h). */
+	if (privileges_drop(cfg->runas, cfg->chroot_dir, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return -EPERM;
+	}
 	if (sandbox_apply_process((enum sandbox_mode)cfg->sandbox) < 0)
 		return -EPERM;
 	return machine_create_vcpus(m, &boot_cpu);
