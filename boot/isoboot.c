@@ -676,7 +676,7 @@ static int write_memfd(const char *name, const void *buf, size_t len, char *path
 		left -= (size_t)n;
 	}
 	snprintf(path, plen, "/proc/self/fd/%d", fd);
-	return 0; /* fd stays open: the path names it until the process exits */
+	return 0; /* fd stays open: the path names it until isoboot_release() */
 }
 
 int isoboot_prepare(const char *iso_path, char *kernel_path, size_t kp_len,
@@ -740,6 +740,14 @@ out:
 	free(e);
 	close(fd);
 	return r;
+}
+
+void isoboot_release(const char *path)
+{
+	int fd;
+	char end;
+	if (path && sscanf(path, "/proc/self/fd/%d%c", &fd, &end) == 1 && fd > 2)
+		close(fd);
 }
 
 const char *isoboot_strerror(int err)

@@ -63,12 +63,16 @@ void isoboot_image_free(struct isoboot_image *img);
 
 /* Everything -kernel-from-iso needs: opens the ISO at iso_path, finds its
  * default entry, and writes kernel and initrd into memfds whose
- * "/proc/self/fd/N" paths are returned (kept open for the process's life;
- * initrd_path NULL when none), with the command line plus "console=ttyS0".
+ * "/proc/self/fd/N" paths are returned (open until isoboot_release();
+ * initrd_path "" when none), with the command line plus "console=ttyS0".
  * On failure returns a negative code and a one-line message in err. */
 int isoboot_prepare(const char *iso_path, char *kernel_path, size_t kp_len,
 		    char *initrd_path, size_t ip_len, char *cmdline, size_t cl_len,
 		    char *err, size_t errlen);
+
+/* Closes the memfd behind a path isoboot_prepare() returned (after the
+ * loader has read it; a machine brought up again calls prepare again). */
+void isoboot_release(const char *path);
 
 /* Text for an -ISO_ERR_* or -ISOBOOT_ERR_* code. */
 const char *isoboot_strerror(int err);

@@ -236,6 +236,10 @@ static void test_on_iso(void)
 	CHECK_STR(cl, "vga=788 --- quiet console=ttyS0");
 	slurp_check(kp, "KERNEL", 6);
 	slurp_check(ip, "INI\0EXTRA", 9);
+	isoboot_release(kp);
+	isoboot_release(ip);
+	CHECK(open(kp, O_RDONLY) < 0);
+	CHECK(open(ip, O_RDONLY) < 0);
 
 	/* grub only: remove the isolinux directory */
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/tree/isolinux && xorriso -as mkisofs -R -o %s/b.iso %s/tree >/dev/null 2>&1",
