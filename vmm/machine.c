@@ -502,6 +502,10 @@ static int machine_bring_up(struct machine *m)
 	const char *failed = NULL;
 	memset(&boot_cpu, 0, sizeof(boot_cpu));
 	ret = boot_load(&m->mem, &bc, &boot_cpu, &failed);
+	if (cfg->kernel_from_iso) {   /* the loader has read them */
+		isoboot_release(iso_kernel);
+		isoboot_release(iso_initrd);
+	}
 	if (ret < 0) {
 		fprintf(stderr, "vmm: %s: %s\n", failed ? failed : "boot", boot_strerror(ret));
 		return ret;
