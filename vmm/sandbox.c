@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NSYSNAMES 512
@@ -59,6 +60,17 @@ static const int process_calls[] = {
 	SCMP_SYS(membarrier), SCMP_SYS(getcwd), SCMP_SYS(umask),
 	SCMP_SYS(seccomp),      /* only adds restrictions: the vCPU threads stack their list */
 };
+
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan/LSan builds, both lists: thread exit tears down ASan's alternate
+ * signal stack; LeakSanitizer's exit-time check stops the world with a
+ * ptrace-ing helper thread (clone, ptrace, wait4, prctl, /proc/self/task). */
+static const int sanitizer_calls[] = {
+	SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(prctl), SCMP_SYS(sched_getparam),
+	SCMP_SYS(getrlimit), SCMP_SYS(setrlimit), SCMP_SYS(sigaltstack), SCMP_SYS(clone),
+	SCMP_SYS(openat), SCMP_SYS(getdents64), SCMP_SYS(rt_sigaction),
+};
+#endif
 
 /* vCPU threads: KVM_RUN and register access, the device models they run
  * (port/MMIO handlers: serial output, virtio notify -> block submission,
@@ -108,6 +120,10 @@ static int build(scmp_filter_ctx *out, enum sandbox_mode mode, const int *calls,
 	for (size_t i = 0; i < ncalls && ret == 0; i++)
 		if (calls[i] >= 0)     /* __NR_ numbers libseccomp knows; negative: not on x86-64 */
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+#if defined(__SANITIZE_ADDRESS__)
+	for (size_t i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]) && ret == 0; i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
+#endif
 	for (size_t i = 0; i < ntypes && ret == 0; i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, types[i] << 8));
@@ -128,6 +144,15 @@ int sandbox_apply_process(enum sandbox_mode mode)
 	if (mode == SANDBOX_OFF || applied)
 		return 0;
 	prctl(PR_GET_NAME, thread_name, 0, 0, 0);
+	/* Lazy libc initialisations that open files must happen now: glibc
+	 * reads /etc/localtime on the first gmtime_r() (the RTC's). */
+	{
+		time_t t = 0;
+		struct tm tm;
+
+		tzset();
+		gmtime_r(&t, &tm);
+	}
 	for (int nr = 0; nr < NSYSNAMES; nr++)
 		sysnames[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 	memset(&sa, 0, sizeof(sa));
@@ -136,11 +161,13 @@ int sandbox_apply_process(enum sandbox_mode mode)
 	sigaction(SIGSYS, &sa, NULL);
 	ret = build(&ctx, mode, process_calls, sizeof(process_calls) / sizeof(process_calls[0]),
 		    process_ioctl_types, sizeof(process_ioctl_types) / sizeof(process_ioctl_types[0]));
+#if !defined(__SANITIZE_ADDRESS__)
 	/* Thread names (pthread_setname_np, and the name the SIGSYS line uses). */
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
+#endif
 	if (ret == 0)
 		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (ret == 0)
