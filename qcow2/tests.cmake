@@ -4,6 +4,6 @@ foreach(t read write snapshot corrupt)
   if(EXISTS ${CMAKE_SOURCE_DIR}/tests/test_qcow2_${t}.c)
     vmm_unit_test(NAME test_qcow2_${t} SOURCES ${CMAKE_SOURCE_DIR}/tests/test_qcow2_${t}.c LIBS vmm_qcow2 vmm_block)
     # qemu-img round trips and fsyncs: slow on a loaded machine, more under ASan.
-    set_tests_properties(test_qcow2_${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+    set_tests_properties(test_qcow2_${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1800)
   endif()
 endforeach()
