@@ -360,8 +360,13 @@ int qcow2_read_sync(struct block_dev *bs, uint64_t off, void *buf, size_t len)
 	return do_read(bs, off, &iov, 1, len, NULL, &sub);
 }
 
-int qcow2_rw_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
-		    block_done_fn done, void *opaque)
+typedef int (*qreq_fn)(struct block_dev *bs, uint64_t off, const struct iovec *iov, int cnt,
+		       uint64_t len, struct qreq *q, int *submitted);
+
+/* One guest request: a qreq completed once every host I/O that fn started has,
+ * with the image lock held while fn maps and submits. */
+static int qreq_submit(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
+		       block_done_fn done, void *opaque, qreq_fn fn)
 {
 	struct qcow2_state *s = bs->priv;
 	struct qreq *q = calloc(1, sizeof(*q));
@@ -376,9 +381,15 @@ int qcow2_rw_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 	q->opaque = opaque;
 	q->pending = 1;
 	pthread_mutex_lock(&s->lock);
-	ret = do_read(bs, off, iov, iovcnt, len, q, &submitted);
+	ret = fn(bs, off, iov, iovcnt, len, q, &submitted);
 	pthread_mutex_unlock(&s->lock);
 	return qreq_finish(bs, q, ret, submitted);
+}
+
+int qcow2_rw_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
+		    block_done_fn done, void *opaque)
+{
+	return qreq_submit(bs, off, iov, iovcnt, done, opaque, do_read);
 }
 
 /* --- L2 tables for writing */
@@ -722,22 +733,7 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 int qcow2_rw_pwritev(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
 		     block_done_fn done, void *opaque)
 {
-	struct qcow2_state *s = bs->priv;
-	struct qreq *q = calloc(1, sizeof(*q));
-	uint64_t len = 0;
-	int ret, submitted = 0;
-
-	if (!q)
-		return -ENOMEM;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
-	q->done = done;
-	q->opaque = opaque;
-	q->pending = 1;
-	pthread_mutex_lock(&s->lock);
-	ret = do_write(bs, off, iov, iovcnt, len, q, &submitted);
-	pthread_mutex_unlock(&s->lock);
-	return qreq_finish(bs, q, ret, submitted);
+	return qreq_submit(bs, off, iov, iovcnt, done, opaque, do_write);
 }
 
 /* --- discard, write-zeroes */
