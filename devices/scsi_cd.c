@@ -3,9 +3,13 @@
  * SBC-2 READ CAPACITY(10), MMC-5 (READ(10/12), READ TOC 6.33 formats 0/1,
  * GET CONFIGURATION 6.6 with profile 0x0008, GET EVENT STATUS NOTIFICATION
  * 6.7 polled media class, START STOP UNIT, capabilities page 0x2A).
+ * Removable medium (MMC-6 4.7, SAM-5 5.14 unit attention): no medium is
+ * NOT READY / MEDIUM NOT PRESENT, a new one reports UNIT ATTENTION / MEDIUM
+ * MAY HAVE CHANGED once and a NEW MEDIA event, as QEMU's scsi-cd.
  * Guest CDBs are untrusted: every field is range-checked. */
 #include "devices/scsi_cd.h"
 
+#include <errno.h>
 #include <string.h>
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -17,7 +21,38 @@ void scsi_cd_init(struct scsi_cd *cd, uint64_t size)
 {
 	memset(cd, 0, sizeof(*cd));
 	cd->blocks = size / SCSI_CD_BLOCK;
+	cd->inserted = 1;
 	scsi_sense_fixed(cd->sense, SCSI_SENSE_NO_SENSE, 0, 0);
+}
+
+void scsi_cd_init_empty(struct scsi_cd *cd)
+{
+	scsi_cd_init(cd, 0);
+	cd->inserted = 0;
+	cd->tray_open = 1;
+}
+
+int scsi_cd_eject(struct scsi_cd *cd, int force)
+{
+	if (cd->prevent && !force) {
+		cd->media_event = SCSI_MEC_EJECT_REQUEST;   /* QEMU's blk_dev_eject_request */
+		return -EBUSY;
+	}
+	cd->tray_open = 1;
+	cd->inserted = 0;
+	cd->blocks = 0;
+	cd->unit_attention = 0;
+	cd->media_event = SCSI_MEC_MEDIA_REMOVAL;
+	return 0;
+}
+
+void scsi_cd_insert(struct scsi_cd *cd, uint64_t size)
+{
+	cd->blocks = size / SCSI_CD_BLOCK;
+	cd->inserted = 1;
+	cd->tray_open = 0;
+	cd->unit_attention = 1;
+	cd->media_event = SCSI_MEC_NEW_MEDIA;
 }
 
 void scsi_sense_fixed(uint8_t *sense, uint8_t key, uint8_t asc, uint8_t ascq)
@@ -54,6 +89,21 @@ static size_t cdb_length(uint8_t op)
 	case 5: return 12;
 	default: return 0;
 	}
+}
+
+/* Commands that report a pending UNIT ATTENTION (SAM-5 5.14; MMC-6 lets
+ * GET CONFIGURATION and GET EVENT STATUS NOTIFICATION through, as QEMU). */
+static int ua_exempt(uint8_t op)
+{
+	return op == SCSI_INQUIRY || op == SCSI_REPORT_LUNS || op == SCSI_REQUEST_SENSE ||
+	       op == SCSI_GET_CONFIGURATION || op == SCSI_GET_EVENT_STATUS;
+}
+
+/* Commands that need a readable medium (NOT READY otherwise). */
+static int needs_medium(uint8_t op)
+{
+	return op == SCSI_TEST_UNIT_READY || op == SCSI_READ_CAPACITY_10 || op == SCSI_READ_10 ||
+	       op == SCSI_READ_12 || op == SCSI_READ_TOC || op == SCSI_SEEK_10;
 }
 
 static void lba_to_msf(uint8_t *p, uint32_t lba)
@@ -108,10 +158,11 @@ static size_t read_toc(struct scsi_cd *cd, const uint8_t *cdb, uint8_t *b, int *
 	return 0;
 }
 
-static size_t get_configuration(const uint8_t *cdb, uint8_t *b)
+static size_t get_configuration(const struct scsi_cd *cd, const uint8_t *cdb, uint8_t *b)
 {
 	unsigned rt = cdb[1] & 3;
 	uint16_t start = be16(cdb + 2);
+	uint16_t profile = scsi_cd_ready(cd) ? 0x0008 : 0;  /* no current profile without medium */
 	size_t o = 8;
 
 	/* Feature 0x0000 profile list: CD-ROM (0x0008), current. */
@@ -120,7 +171,7 @@ static size_t get_configuration(const uint8_t *cdb, uint8_t *b)
 		b[o + 2] = 0x03;        /* persistent, current */
 		b[o + 3] = 4;
 		put16(b + o + 4, 0x0008);
-		b[o + 6] = 1;           /* current */
+		b[o + 6] = profile != 0; /* current */
 		o += 8;
 	}
 	/* 0x0001 core: physical interface standard 1 (SCSI), DBE. */
@@ -148,7 +199,7 @@ static size_t get_configuration(const uint8_t *cdb, uint8_t *b)
 		o += 8;
 	}
 	put32(b, (uint32_t)(o - 4));
-	put16(b + 6, 0x0008);       /* current profile */
+	put16(b + 6, profile);      /* current profile */
 	return o;
 }
 
@@ -193,12 +244,25 @@ void scsi_cd_execute(struct scsi_cd *cd, const uint8_t *cdb, size_t cdb_len,
 		check(cd, res, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE, 0);
 		return;
 	}
+	if (cd->unit_attention && !ua_exempt(cdb[0])) {
+		cd->unit_attention = 0;
+		check(cd, res, SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_MEDIUM_CHANGED, 0);
+		return;
+	}
+	if (needs_medium(cdb[0]) && !scsi_cd_ready(cd)) {
+		check(cd, res, SCSI_SENSE_NOT_READY, SCSI_ASC_NO_MEDIUM, cd->tray_open ? 2 : 1);
+		return;
+	}
 	switch (cdb[0]) {
 	case SCSI_TEST_UNIT_READY:
 	case SCSI_SEEK_10:
 	case SCSI_SYNCHRONIZE_CACHE:
 		break;
 	case SCSI_REQUEST_SENSE:
+		if (cd->unit_attention) {   /* REQUEST SENSE reports and clears it */
+			cd->unit_attention = 0;
+			scsi_sense_fixed(cd->sense, SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_MEDIUM_CHANGED, 0);
+		}
 		memcpy(b, cd->sense, SCSI_SENSE_LEN);
 		n = SCSI_SENSE_LEN;
 		alloc = cdb[4];
@@ -236,6 +300,17 @@ void scsi_cd_execute(struct scsi_cd *cd, const uint8_t *cdb, size_t cdb_len,
 			check(cd, res, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_REMOVAL_PREVENTED, 0x02);
 			return;
 		}
+		if (cdb[4] & 2) {           /* LoEj: Start 0 opens the tray, 1 closes it */
+			int open = !(cdb[4] & 1);
+			if (open != cd->tray_open) {
+				cd->tray_open = open;
+				cd->tray_moved = 1;
+				if (!open && cd->inserted) {
+					cd->unit_attention = 1;
+					cd->media_event = SCSI_MEC_NEW_MEDIA;
+				}
+			}
+		}
 		break;
 	case SCSI_PREVENT_ALLOW:
 		cd->prevent = cdb[4] & 1;
@@ -271,7 +346,7 @@ void scsi_cd_execute(struct scsi_cd *cd, const uint8_t *cdb, size_t cdb_len,
 		if ((cdb[1] & 3) == 3)
 			bad = 1;
 		else
-			n = get_configuration(cdb, b);
+			n = get_configuration(cd, cdb, b);
 		break;
 	case SCSI_GET_EVENT_STATUS:
 		alloc = be16(cdb + 7);
@@ -279,12 +354,13 @@ void scsi_cd_execute(struct scsi_cd *cd, const uint8_t *cdb, size_t cdb_len,
 			bad = 1;
 			break;
 		}
-		if (cdb[4] & 0x10) {    /* media class: medium present, no change */
+		if (cdb[4] & 0x10) {    /* media class (MMC-6 6.7.2.4) */
 			put16(b, 6);
 			b[2] = 0x04;
 			b[3] = 0x10;
-			b[4] = 0;
-			b[5] = 0x02;        /* media present, door closed */
+			b[4] = cd->media_event;
+			b[5] = (uint8_t)((cd->tray_open ? 0x01 : 0) | (scsi_cd_ready(cd) ? 0x02 : 0));
+			cd->media_event = SCSI_MEC_NO_CHANGE;
 			n = 8;
 		} else {
 			put16(b, 2);

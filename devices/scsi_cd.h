@@ -22,9 +22,12 @@
 #define SCSI_SENSE_NOT_READY       0x2
 #define SCSI_SENSE_MEDIUM_ERROR    0x3
 #define SCSI_SENSE_ILLEGAL_REQUEST 0x5
+#define SCSI_SENSE_UNIT_ATTENTION  0x6
 #define SCSI_ASC_INVALID_OPCODE    0x20  /* INVALID COMMAND OPERATION CODE */
 #define SCSI_ASC_LBA_OUT_OF_RANGE  0x21  /* LOGICAL BLOCK ADDRESS OUT OF RANGE */
 #define SCSI_ASC_INVALID_FIELD     0x24  /* INVALID FIELD IN CDB */
+#define SCSI_ASC_MEDIUM_CHANGED    0x28  /* NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED */
+#define SCSI_ASC_NO_MEDIUM         0x3a  /* MEDIUM NOT PRESENT (ascq 1 tray closed, 2 tray open) */
 #define SCSI_ASC_SAVING_PARAMS     0x39  /* SAVING PARAMETERS NOT SUPPORTED */
 #define SCSI_ASC_REMOVAL_PREVENTED 0x53  /* ascq 0x02: MEDIUM REMOVAL PREVENTED */
 
@@ -38,9 +41,21 @@ enum {
 	SCSI_READ_12 = 0xa8,
 };
 
+/* GET EVENT STATUS NOTIFICATION media event codes (MMC-6 table 6.7.2.4). */
+enum { SCSI_MEC_NO_CHANGE = 0, SCSI_MEC_EJECT_REQUEST = 1, SCSI_MEC_NEW_MEDIA = 2,
+       SCSI_MEC_MEDIA_REMOVAL = 3 };
+
+/* Medium state (as QEMU's scsi-cd: a tray that is open or closed, a medium
+ * that may be inserted; the medium is usable when inserted and closed). */
 struct scsi_cd {
 	uint64_t blocks;            /* medium size in 2048-byte blocks */
 	int prevent;                /* PREVENT ALLOW MEDIUM REMOVAL state */
+	int inserted;               /* a medium is in the drive */
+	int tray_open;
+	int unit_attention;         /* report MEDIUM CHANGED once (SAM-5 5.14) */
+	uint8_t media_event;        /* pending SCSI_MEC_* for GET EVENT STATUS */
+	int tray_moved;             /* the guest opened/closed the tray (START STOP
+	                               UNIT): set here, cleared by the transport */
 	uint8_t sense[SCSI_SENSE_LEN]; /* sense of the last CHECK CONDITION (REQUEST SENSE) */
 };
 
@@ -53,8 +68,24 @@ struct scsi_cd_result {
 	uint64_t read_off, read_len;
 };
 
-/* A CD of size bytes (rounded down to whole 2048-byte blocks). */
+/* A CD of size bytes (rounded down to whole 2048-byte blocks), inserted,
+ * tray closed. */
 void scsi_cd_init(struct scsi_cd *cd, uint64_t size);
+/* An empty drive with its tray open (QEMU's -drive if=none,media=cdrom). */
+void scsi_cd_init_empty(struct scsi_cd *cd);
+
+/* Host-side media changes (QMP eject / blockdev-change-medium; MMC-6 4.7
+ * removable medium model). The caller serialises them with commands.
+ * Eject: -EBUSY when the guest prevents removal and !force (the guest gets
+ * an EJECT REQUEST event instead), else the tray opens and the medium is
+ * gone (MEDIA REMOVAL event). Insert: a medium of size bytes, tray closed,
+ * NEW MEDIA event, and the next command (other than INQUIRY, REPORT LUNS,
+ * REQUEST SENSE, GET CONFIGURATION, GET EVENT STATUS) reports UNIT
+ * ATTENTION, MEDIUM MAY HAVE CHANGED once. */
+int scsi_cd_eject(struct scsi_cd *cd, int force);
+void scsi_cd_insert(struct scsi_cd *cd, uint64_t size);
+/* The medium can be read (inserted and the tray closed). */
+static inline int scsi_cd_ready(const struct scsi_cd *cd) { return cd->inserted && !cd->tray_open; }
 
 /* Executes one CDB (cdb_len bytes available). Data-in is written to buf
  * (at most buflen bytes, further truncated to the CDB's allocation length).

@@ -34,11 +34,11 @@ static unsigned f_cpus(void *o, struct qmp_cpu_info *out, unsigned max)
 static unsigned f_blocks(void *o, struct qmp_block_info *out, unsigned max)
 {
 	if (max)
-		out[0] = (struct qmp_block_info){ "virtio0", "/tmp/d.qcow2", "qcow2", 1 << 20, 0, 0 };
+		out[0] = (struct qmp_block_info){ "virtio0", "/tmp/d.qcow2", "qcow2", 1 << 20, 0, 0, 1, 0, 0 };
 	return max ? 1 : 0;
 }
 static const struct qmp_vm_ops ops = {
-	f_state, f_stop, f_cont, f_powerdown, f_reset, f_quit, f_cpus, f_blocks, NULL,
+	f_state, f_stop, f_cont, f_powerdown, f_reset, f_quit, f_cpus, f_blocks, NULL, NULL,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

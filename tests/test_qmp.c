@@ -45,13 +45,34 @@ static unsigned f_cpus(void *o, struct qmp_cpu_info *out, unsigned max)
 }
 static unsigned f_blocks(void *o, struct qmp_block_info *out, unsigned max)
 {
-	out[0] = (struct qmp_block_info){ "virtio0", "/tmp/d.qcow2", "qcow2", 1 << 20, 0, 0 };
+	out[0] = (struct qmp_block_info){ "virtio0", "/tmp/d.qcow2", "qcow2", 1 << 20, 0, 0, 1, 0, 0 };
 	return 1;
+}
+
+/* eject / blockdev-change-medium / change: the last arguments seen. */
+static struct { struct qmp_medium_args a; int calls; char file[64], format[16], rom[16]; } med;
+static int f_medium(void *o, const struct qmp_medium_args *a, char *m, size_t l)
+{
+	med.calls++;
+	med.a = *a;
+	snprintf(med.file, sizeof(med.file), "%s", a->filename ? a->filename : "");
+	snprintf(med.format, sizeof(med.format), "%s", a->format ? a->format : "");
+	snprintf(med.rom, sizeof(med.rom), "%s", a->read_only_mode ? a->read_only_mode : "");
+	const char *name = a->device ? a->device : a->id;
+	if (strcmp(name, "cd0") != 0) {
+		snprintf(m, l, "Device '%s' not found", name);
+		return -ENODEV;
+	}
+	if (!a->force && a->filename && strcmp(a->filename, "locked.iso") == 0) {
+		snprintf(m, l, "Device 'cd0' is locked and force was not specified, wait for tray to open and try again");
+		return -EBUSY;
+	}
+	return 0;
 }
 
 static struct fake fake;
 static const struct qmp_vm_ops ops = {
-	f_state, f_stop, f_cont, f_powerdown, f_reset, f_quit, f_cpus, f_blocks, &fake,
+	f_state, f_stop, f_cont, f_powerdown, f_reset, f_quit, f_cpus, f_blocks, f_medium, &fake,
 };
 static struct event_loop *loop;
 static struct qmp_server *srv;
@@ -217,6 +238,59 @@ static void test_commands(void)
 	r = cmd(fd, "{\"execute\": \"quit\"}");
 	CHECK(json_is_object(json_object_get(r, "return")));
 	CHECK_EQ(fake.quits, 1);
+	json_decref(r);
+	close(fd);
+}
+
+static void test_medium(void)
+{
+	int fd = negotiated_client();
+	json_t *r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"id\": \"cd0\", \"force\": true}}");
+	CHECK(json_is_object(json_object_get(r, "return")));
+	CHECK_EQ(med.calls, 1);
+	CHECK(med.a.device == NULL && med.a.filename == NULL && med.a.force == 1);
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"nope\"}}");
+	CHECK_STR(err_class(r), "DeviceNotFound");
+	CHECK_STR(err_desc(r), "Device 'nope' not found");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"eject\"}");
+	CHECK_STR(err_desc(r), "Need exactly one of 'device' and 'id'");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"cd0\", \"id\": \"cd0\"}}");
+	CHECK_STR(err_desc(r), "Need exactly one of 'device' and 'id'");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"cd0\", \"force\": 1}}");
+	CHECK_STR(err_desc(r), "Invalid parameter type for 'force', expected: boolean");
+	json_decref(r);
+	CHECK_EQ(med.calls, 2);     /* the three above never reached the VM */
+	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
+		"\"filename\": \"b.iso\", \"format\": \"raw\", \"read-only-mode\": \"retain\"}}");
+	CHECK(json_is_object(json_object_get(r, "return")));
+	CHECK_STR(med.file, "b.iso");
+	CHECK_STR(med.format, "raw");
+	CHECK_STR(med.rom, "retain");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\"}}");
+	CHECK_STR(err_desc(r), "Parameter 'filename' is missing");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
+		"\"filename\": \"b.iso\", \"read-only-mode\": \"sometimes\"}}");
+	CHECK_STR(err_desc(r), "Parameter 'read-only-mode' does not accept value 'sometimes'");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
+		"\"filename\": \"locked.iso\"}}");
+	CHECK_STR(err_class(r), "GenericError");
+	CHECK_STR(err_desc(r), "Device 'cd0' is locked and force was not specified, wait for tray to open and try again");
+	json_decref(r);
+	/* the pre-7.2 spelling: target and arg */
+	r = cmd(fd, "{\"execute\": \"change\", \"arguments\": {\"device\": \"cd0\", \"target\": \"c.iso\", \"arg\": \"raw\"}}");
+	CHECK(json_is_object(json_object_get(r, "return")));
+	CHECK_STR(med.file, "c.iso");
+	CHECK_STR(med.format, "raw");
+	json_decref(r);
+	r = cmd(fd, "{\"execute\": \"change\", \"arguments\": {\"device\": \"vnc\", \"target\": \"password\"}}");
+	CHECK_STR(err_class(r), "GenericError");
 	json_decref(r);
 	close(fd);
 }
@@ -411,6 +485,7 @@ int main(void)
 	test_greeting_and_negotiation();
 	test_commands();
 	test_errors();
+	test_medium();
 	test_hostile();
 	test_events_and_many_clients();
 	test_unix_listener();

@@ -1,8 +1,12 @@
 /* Unit test of the CD-ROM logical unit (devices/scsi_cd.c): each command's
  * response bytes (INQUIRY, READ CAPACITY, READ TOC 0/1 LBA and MSF, GET
  * CONFIGURATION, MODE SENSE 6/10, GET EVENT STATUS, REQUEST SENSE, REPORT
- * LUNS), READ range checks and the sense of every refused command. */
+ * LUNS), READ range checks and the sense of every refused command; media
+ * changes: eject (refused while locked unless forced), NOT READY without a
+ * medium, UNIT ATTENTION once after an insert, media events, guest tray. */
 #include "devices/scsi_cd.h"
+
+#include <errno.h>
 #include "tests/check.h"
 
 static struct scsi_cd cd;
@@ -25,6 +29,122 @@ static void expect_sense(uint8_t key, uint8_t asc, uint8_t ascq)
 	CHECK_EQ(res.sense[13], ascq);
 	CHECK_EQ(res.data_len, 0);
 	CHECK_EQ(res.is_read, 0);
+}
+
+static void expect_event(uint8_t code, uint8_t status)
+{
+	uint8_t gesn[10] = { 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8, 0 };
+	run(gesn, 10);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	CHECK_EQ(res.data_len, 8);
+	CHECK_EQ(buf[2], 0x04);    /* media class, NEA clear */
+	CHECK_EQ(buf[4], code);
+	CHECK_EQ(buf[5], status);
+}
+
+/* Host media changes as QMP eject / blockdev-change-medium make them. */
+static void test_media(void)
+{
+	uint8_t tur[6] = { 0x00 }, inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t cap[10] = { 0x25 }, rs[6] = { 0x03, 0, 0, 0, 18, 0 };
+	uint8_t r10[10] = { 0x28, 0, 0, 0, 0, 9, 0, 0, 1, 0 };
+	uint8_t pa[6] = { 0x1e, 0, 0, 0, 1, 0 };
+
+	scsi_cd_init(&cd, 50 * 2048);
+	expect_event(SCSI_MEC_NO_CHANGE, 0x02);
+	/* locked: eject refused, an eject request is reported to the guest */
+	run(pa, 6);
+	CHECK_EQ(scsi_cd_eject(&cd, 0), -EBUSY);
+	CHECK(scsi_cd_ready(&cd));
+	expect_event(SCSI_MEC_EJECT_REQUEST, 0x02);
+	expect_event(SCSI_MEC_NO_CHANGE, 0x02);
+	run(tur, 6);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	/* forced: tray open, no medium */
+	CHECK_EQ(scsi_cd_eject(&cd, 1), 0);
+	CHECK(!scsi_cd_ready(&cd));
+	CHECK_EQ(cd.tray_open, 1);
+	run(tur, 6);
+	expect_sense(SCSI_SENSE_NOT_READY, SCSI_ASC_NO_MEDIUM, 2);
+	run(r10, 10);
+	expect_sense(SCSI_SENSE_NOT_READY, SCSI_ASC_NO_MEDIUM, 2);
+	run(cap, 10);
+	expect_sense(SCSI_SENSE_NOT_READY, SCSI_ASC_NO_MEDIUM, 2);
+	run(rs, 6);                 /* REQUEST SENSE returns the last sense */
+	CHECK_EQ(res.data_len, 18);
+	CHECK_EQ(buf[2], SCSI_SENSE_NOT_READY);
+	CHECK_EQ(buf[12], SCSI_ASC_NO_MEDIUM);
+	run(inq, 6);                /* INQUIRY works without a medium */
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	expect_event(SCSI_MEC_MEDIA_REMOVAL, 0x01);
+	uint8_t gc[10] = { 0x46, 0, 0, 0, 0, 0, 0, 0, 64, 0 };
+	run(gc, 10);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	CHECK_EQ(buf[6] << 8 | buf[7], 0);   /* no current profile */
+
+	/* a new medium of 80 blocks: UNIT ATTENTION once, then the new capacity */
+	scsi_cd_insert(&cd, 80 * 2048);
+	run(inq, 6);                /* exempt: does not consume it */
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	expect_event(SCSI_MEC_NEW_MEDIA, 0x02);
+	run(gc, 10);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	CHECK_EQ(buf[6] << 8 | buf[7], 8);
+	run(tur, 6);
+	expect_sense(SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_MEDIUM_CHANGED, 0);
+	run(tur, 6);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	run(cap, 10);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	CHECK_EQ(buf[3], 79);
+	r10[5] = 79;
+	run(r10, 10);
+	CHECK_EQ(res.is_read, 1);
+	CHECK_EQ(res.read_off, 79 * 2048);
+	r10[5] = 80;
+	run(r10, 10);
+	expect_sense(SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_LBA_OUT_OF_RANGE, 0);
+
+	/* REQUEST SENSE reports and clears a pending UNIT ATTENTION */
+	scsi_cd_insert(&cd, 10 * 2048);
+	run(rs, 6);
+	CHECK_EQ(buf[2], SCSI_SENSE_UNIT_ATTENTION);
+	CHECK_EQ(buf[12], SCSI_ASC_MEDIUM_CHANGED);
+	run(tur, 6);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+
+	/* the guest opens the tray (prevent still set from above: refused) */
+	uint8_t ssu[6] = { 0x1b, 0, 0, 0, 0x02, 0 };
+	run(ssu, 6);
+	expect_sense(SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_REMOVAL_PREVENTED, 0x02);
+	pa[4] = 0;
+	run(pa, 6);
+	cd.tray_moved = 0;
+	run(ssu, 6);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+	CHECK_EQ(cd.tray_open, 1);
+	CHECK_EQ(cd.tray_moved, 1);
+	CHECK_EQ(cd.inserted, 1);   /* the medium stays on the open tray */
+	run(tur, 6);
+	expect_sense(SCSI_SENSE_NOT_READY, SCSI_ASC_NO_MEDIUM, 2);
+	ssu[4] = 0x03;              /* load: tray closes, medium readable again */
+	run(ssu, 6);
+	CHECK_EQ(cd.tray_open, 0);
+	run(tur, 6);
+	expect_sense(SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_MEDIUM_CHANGED, 0);
+	run(tur, 6);
+	CHECK_EQ(res.status, SCSI_STATUS_GOOD);
+
+	/* an empty drive (tray open) and an insert into it */
+	scsi_cd_init_empty(&cd);
+	run(tur, 6);
+	expect_sense(SCSI_SENSE_NOT_READY, SCSI_ASC_NO_MEDIUM, 2);
+	CHECK_EQ(scsi_cd_eject(&cd, 0), 0);
+	scsi_cd_insert(&cd, 4096);
+	run(tur, 6);
+	expect_sense(SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_MEDIUM_CHANGED, 0);
+	run(cap, 10);
+	CHECK_EQ(buf[3], 1);
 }
 
 int main(void)
@@ -225,5 +345,6 @@ int main(void)
 	r10[8] = 1;
 	run(r10, 10);
 	expect_sense(SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_LBA_OUT_OF_RANGE, 0);
+	test_media();
 	return check_done();
 }

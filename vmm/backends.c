@@ -98,6 +98,26 @@ int backends_open(struct backends *b, const struct vmm_config *cfg, struct event
 	return 0;
 }
 
+int backends_open_medium(struct backends *b, const char *file, const char *format,
+			 struct block_dev **out, char *msg, size_t len)
+{
+	struct block_open_opts o = { .format = format, .read_only = 1 };
+	if (!b->engine) {
+		snprintf(msg, len, "no block I/O engine");
+		return -ENODEV;
+	}
+	if (format && !block_find_driver(format)) {
+		snprintf(msg, len, "Unknown driver '%s'", format);
+		return -EINVAL;
+	}
+	int ret = block_open(out, file, &o, b->engine, NULL);
+	if (ret < 0) {
+		*out = NULL;
+		snprintf(msg, len, "Could not open '%s': %s", file, block_strerror(ret));
+	}
+	return ret;
+}
+
 void backends_close(struct backends *b)
 {
 	for (unsigned i = 0; i < CLI_MAX_DRIVES; i++) {

@@ -6,6 +6,8 @@
 #ifndef VMM_BACKENDS_H
 #define VMM_BACKENDS_H
 
+#include <stddef.h>
+
 #include "vmm/cli.h"
 
 struct block_engine;
@@ -29,6 +31,12 @@ struct backends {
  * either way. Probing a raw image prints QEMU's warning. */
 int backends_open(struct backends *b, const struct vmm_config *cfg, struct event_loop *loop,
 		  void (*failed)(void *opaque), void *opaque);
+/* Opens file read-only on the engine as a new CD-ROM medium (QMP
+ * blockdev-change-medium; format NULL probes, without the raw warning).
+ * The only image open after start-up: it runs in the main thread under the
+ * sandbox. 0 or a negative errno with QEMU's "Could not open" text in msg. */
+int backends_open_medium(struct backends *b, const char *file, const char *format,
+			 struct block_dev **out, char *msg, size_t len);
 /* Flushes writable disks (reporting a failed flush), closes everything. */
 void backends_close(struct backends *b);
 

@@ -497,6 +497,7 @@ static const struct cli_option {
 	{ "daemonize", 0, cli_opt_server_flag, "-daemonize          detach once the VM runs (exit status tells set-up errors)" },
 	{ "pidfile", 1, cli_opt_pidfile, "-pidfile FILE       write and lock the pid, removed on exit" },
 	{ "no-shutdown", 0, cli_opt_server_flag, "-no-shutdown        stay (status \"shutdown\") when the guest powers off" },
+	{ "S", 0, cli_opt_server_flag, "-S                  do not start the CPUs (status \"prelaunch\" until QMP cont)" },
 	{ "nodefaults", 0, cli_opt_server_flag, "-nodefaults         no default serial port" },
 	{ "D", 1, cli_opt_logfile, "-D FILE             log (and all messages) to FILE" },
 	{ "d", 1, cli_opt_loglevel, "-d LEVEL            log level: error, warn, info (default), debug" },

@@ -104,6 +104,7 @@ struct vmm_config {
 	unsigned nnics;
 	/* Headless servers (vmm/cli_server.c; docs/usage.md "Headless servers"). */
 	int daemonize, no_shutdown, nodefaults;
+	int start_paused;           /* -S: vCPUs wait for QMP cont */
 	const char *pidfile;
 	const char *log_file;       /* -D */
 	int log_level;              /* -d: enum vmm_log_level (0 error .. 3 debug), default 2 */

@@ -171,6 +171,8 @@ int cli_opt_server_flag(struct vmm_config *cfg, const char *opt, const char *arg
 		cfg->no_shutdown = 1;
 	else if (strcmp(opt, "-nodefaults") == 0)
 		cfg->nodefaults = 1;
+	else if (strcmp(opt, "-S") == 0)
+		cfg->start_paused = 1;
 	return 0;
 }
 

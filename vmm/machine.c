@@ -15,6 +15,7 @@
 #include "vmm/bus.h"
 #include "vmm/vcpu.h"
 #include "vmm/qmp.h"
+#include "vmm/media.h"
 #include "vmm/daemon.h"
 #include "vmm/log.h"
 #include "boot/boot.h"
@@ -108,6 +109,7 @@ struct machine {
 	enum qmp_run_state state;
 	const char *quit_reason;      /* SHUTDOWN event "reason" for REQ_QUIT */
 	int reset_by_host;            /* REQ_RESET came from QMP system_reset */
+	int hold_vcpus;               /* bring-up leaves the vCPUs stopped (-S, reset while paused) */
 	int term_fd;                  /* timerfd: SIGTERM's power-down deadline */
 	int term_pending;
 	char blkname[CLI_MAX_DRIVES][32];
@@ -433,7 +435,7 @@ static int machine_create_vcpus(struct machine *m, const struct boot_cpu_state *
 		fprintf(stderr, "vmm: vCPU 0: setting boot registers: %s\n", strerror(-ret));
 		return ret;
 	}
-	for (unsigned i = 0; i < m->nvcpus; i++) {
+	for (unsigned i = 0; i < m->nvcpus && !m->hold_vcpus; i++) {
 		ret = vcpu_start(&m->vcpus[i]);
 		if (ret < 0) {
 			fprintf(stderr, "vmm: vCPU %u: cannot start thread: %s\n", i, strerror(-ret));
@@ -700,7 +702,7 @@ static int mq_cont(void *opaque, char *msg, size_t len)
 		snprintf(msg, len, "Resetting the Virtual Machine is required");
 		return -EINVAL;
 	}
-	if (m->state != QMP_STATE_PAUSED)
+	if (m->state != QMP_STATE_PAUSED && m->state != QMP_STATE_PRELAUNCH)
 		return 0;
 	for (unsigned i = 0; i < m->nvcpus; i++) {
 		__atomic_store_n(&m->vcpus[i].stop, 0, __ATOMIC_RELEASE);
@@ -762,19 +764,38 @@ static unsigned mq_blocks(void *opaque, struct qmp_block_info *out, unsigned max
 	unsigned n = 0;
 	for (unsigned i = 0; i < m->cfg->ndrives && n < max; i++) {
 		const struct cli_drive *d = &m->cfg->drives[i];
-		if (d->id)
-			snprintf(m->blkname[i], sizeof(m->blkname[i]), "%s", d->id);
-		else
-			snprintf(m->blkname[i], sizeof(m->blkname[i]), "virtio%u", i);
+		struct block_dev *bs = m->be.bdev[i];
+		media_drive_name(&m->be, i, m->blkname[i], sizeof(m->blkname[i]));
 		out[n] = (struct qmp_block_info){
-			.device = m->blkname[i], .file = d->file,
-			.format = m->be.bdev[i] && m->be.bdev[i]->drv ? m->be.bdev[i]->drv->format : d->format,
-			.size = m->be.bdev[i] ? m->be.bdev[i]->size : 0,
-			.read_only = d->read_only, .removable = d->media == CLI_MEDIA_CDROM,
+			.device = m->blkname[i], .file = bs ? bs->filename : d->file,
+			.format = bs && bs->drv ? bs->drv->format : d->format,
+			.size = bs ? bs->size : 0,
+			.read_only = d->read_only || d->media == CLI_MEDIA_CDROM,
 		};
+		media_query(&m->be, m->scsi, i, &out[n]);
 		n++;
 	}
 	return n;
+}
+
+/* eject / blockdev-change-medium / change (vmm/media.h), DEVICE_TRAY_MOVED. */
+static int mq_medium(void *opaque, const struct qmp_medium_args *a, char *msg, size_t len)
+{
+	struct machine *m = opaque;
+	unsigned i, moved;
+	int ret = media_change(&m->be, m->scsi, a, &i, &moved, msg, len);
+	if (ret < 0)
+		return ret;
+	media_drive_name(&m->be, i, m->blkname[i], sizeof(m->blkname[i]));
+	for (int open = 1; open >= 0; open--) {
+		char data[160];
+		if (!(moved & (open ? MEDIA_TRAY_OPENED : MEDIA_TRAY_CLOSED)))
+			continue;
+		snprintf(data, sizeof(data), "{\"device\": \"%s\", \"id\": \"%s\", \"tray-open\": %s}",
+			 m->blkname[i], m->blkname[i], open ? "true" : "false");
+		machine_emit(m, "DEVICE_TRAY_MOVED", data);
+	}
+	return 0;
 }
 
 static void on_term_timeout(void *opaque, uint32_t events)
@@ -825,7 +846,8 @@ static int machine_start_qmp(struct machine *m)
 	char msg[256];
 	m->qmp_ops = (struct qmp_vm_ops){
 		.state = mq_state, .stop = mq_stop, .cont = mq_cont, .powerdown = mq_powerdown,
-		.reset = mq_reset, .quit = mq_quit, .cpus = mq_cpus, .blocks = mq_blocks, .opaque = m,
+		.reset = mq_reset, .quit = mq_quit, .cpus = mq_cpus, .blocks = mq_blocks,
+		.medium = mq_medium, .opaque = m,
 	};
 	if (!cfg->nqmp)
 		return 0;
@@ -929,13 +951,17 @@ int machine_run(const struct vmm_config *cfg)
 	if (backends_open(&m->be, cfg, m->loop, block_engine_failed, m) < 0 || machine_start_qmp(m) < 0)
 		goto out;
 
+	/* -S: the first bring-up leaves the vCPUs stopped ("prelaunch"); a
+	 * reset while paused or in prelaunch keeps that state, as QEMU. */
+	enum qmp_run_state held = QMP_STATE_PRELAUNCH;
+	m->hold_vcpus = cfg->start_paused;
 	for (;;) {
 		__atomic_store_n(&m->request, REQ_NONE, __ATOMIC_SEQ_CST);
 		if (machine_bring_up(m) < 0) {
 			status = VMM_EXIT_SETUP;
 			break;
 		}
-		m->state = QMP_STATE_RUNNING;
+		m->state = m->hold_vcpus ? held : QMP_STATE_RUNNING;
 		daemon_ready();         /* -daemonize: the parent exits 0 now */
 		sandbox_test_hook("main");
 		while (__atomic_load_n(&m->request, __ATOMIC_SEQ_CST) == REQ_NONE) {
@@ -948,6 +974,8 @@ int machine_run(const struct vmm_config *cfg)
 		machine_stop_vcpus(m);
 		int req = machine_finish_request(m, __atomic_load_n(&m->request, __ATOMIC_SEQ_CST));
 		if (REQ_KIND(req) == REQ_RESET && !cfg->no_reboot) {
+			held = m->state;
+			m->hold_vcpus = held == QMP_STATE_PAUSED || held == QMP_STATE_PRELAUNCH;
 			machine_tear_down(m);
 			continue;
 		}

@@ -33,6 +33,17 @@ struct qmp_block_info {
 	const char *format;        /* "raw", "qcow2" */
 	uint64_t size;             /* virtual size, bytes */
 	int read_only, removable;
+	int inserted;              /* a medium is in (file/format/size valid) */
+	int tray_open, locked;     /* removable only */
+};
+
+/* blockdev-change-medium (QEMU block-core.json): device or id names the drive. */
+struct qmp_medium_args {
+	const char *device, *id;   /* exactly one is non-NULL */
+	const char *filename;      /* NULL: eject only */
+	const char *format;        /* NULL: probe */
+	int force;
+	const char *read_only_mode;   /* NULL, "retain", "read-only", "read-write" */
 };
 
 /* What QMP commands ask of the VM; all called on the main thread. Functions
@@ -46,6 +57,9 @@ struct qmp_vm_ops {
 	void (*quit)(void *opaque);                                 /* after the answer is queued */
 	unsigned (*cpus)(void *opaque, struct qmp_cpu_info *out, unsigned max);
 	unsigned (*blocks)(void *opaque, struct qmp_block_info *out, unsigned max);
+	/* eject (filename NULL) or blockdev-change-medium; -ENODEV: no such
+	 * drive (DeviceNotFound); other errors GenericError. May be NULL. */
+	int (*medium)(void *opaque, const struct qmp_medium_args *a, char *msg, size_t msglen);
 	void *opaque;
 };
 

@@ -171,16 +171,90 @@ static void cmd_query_block(struct qmp_dispatch_ctx *ctx, json_t *args, struct c
 					"drv", b[i].format ? b[i].format : "raw",
 					"ro", b[i].read_only, "backing_file_depth", 0,
 					"encrypted", 0, "detect_zeroes", "off", "image", image);
-		json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:s,s:o}",
-			"device", b[i].device ? b[i].device : "", "locked", 0,
-			"removable", b[i].removable, "type", "unknown", "inserted", ins));
+		json_t *o = json_pack("{s:s,s:b,s:b,s:s}", "device", b[i].device ? b[i].device : "",
+				      "locked", b[i].locked, "removable", b[i].removable, "type", "unknown");
+		if (o && b[i].removable)
+			json_object_set_new(o, "tray_open", json_boolean(b[i].tray_open));
+		if (o && (b[i].inserted || !b[i].removable))
+			json_object_set_new(o, "inserted", ins);
+		else
+			json_decref(ins);
+		json_array_append_new(a, o);
 	}
 	r->ret = a;
+}
+
+/* eject, blockdev-change-medium and the pre-7.2 change (blockdev.c
+ * qmp_eject, qmp_blockdev_change_medium, hmp "change"). */
+static void run_medium(struct qmp_dispatch_ctx *ctx, struct cmd_result *r, struct qmp_medium_args *m)
+{
+	char msg[200] = "";
+	if (!m->device == !m->id) {
+		fail(r, "GenericError", "Need exactly one of 'device' and 'id'");
+		return;
+	}
+	if (m->read_only_mode && strcmp(m->read_only_mode, "retain") &&
+	    strcmp(m->read_only_mode, "read-only") && strcmp(m->read_only_mode, "read-write")) {
+		fail(r, "GenericError", "Parameter 'read-only-mode' does not accept value '%.60s'",
+		     m->read_only_mode);
+		return;
+	}
+	int ret = ctx->ops->medium ? ctx->ops->medium(ctx->ops->opaque, m, msg, sizeof(msg)) : -ENODEV;
+	if (ret == -ENODEV)
+		fail(r, "DeviceNotFound", "%s", msg[0] ? msg : "Device not found");
+	else if (ret < 0)
+		fail(r, "GenericError", "%s", msg[0] ? msg : strerror(-ret));
+	else
+		r->ret = json_object();
+}
+
+static const char *str_arg(json_t *args, const char *name)
+{
+	return json_string_value(json_object_get(args, name));   /* NULL when absent */
+}
+
+static void cmd_eject(struct qmp_dispatch_ctx *ctx, json_t *args, struct cmd_result *r)
+{
+	struct qmp_medium_args m = { .device = str_arg(args, "device"), .id = str_arg(args, "id"),
+				     .force = json_is_true(json_object_get(args, "force")) };
+	run_medium(ctx, r, &m);
+}
+
+static void cmd_change_medium(struct qmp_dispatch_ctx *ctx, json_t *args, struct cmd_result *r)
+{
+	struct qmp_medium_args m = {
+		.device = str_arg(args, "device"), .id = str_arg(args, "id"),
+		.filename = str_arg(args, "filename"), .format = str_arg(args, "format"),
+		.force = json_is_true(json_object_get(args, "force")),
+		.read_only_mode = str_arg(args, "read-only-mode"),
+	};
+	run_medium(ctx, r, &m);
+}
+
+/* QEMU <= 7.1 "change": kept as an alias of blockdev-change-medium (the
+ * "vnc" device of the old command is not supported). */
+static void cmd_change(struct qmp_dispatch_ctx *ctx, json_t *args, struct cmd_result *r)
+{
+	struct qmp_medium_args m = { .device = str_arg(args, "device"),
+				     .filename = str_arg(args, "target"), .format = str_arg(args, "arg") };
+	if (strcmp(m.device, "vnc") == 0) {
+		fail(r, "GenericError", "vmm has no VNC server");
+		return;
+	}
+	run_medium(ctx, r, &m);
 }
 
 static void cmd_query_commands(struct qmp_dispatch_ctx *ctx, json_t *args, struct cmd_result *r);
 
 static const struct arg_spec caps_args[] = { { "enable", ARG_ARRAY, 0 }, { NULL, 0, 0 } };
+static const struct arg_spec eject_args[] = {
+	{ "device", ARG_STR, 0 }, { "id", ARG_STR, 0 }, { "force", ARG_BOOL, 0 }, { NULL, 0, 0 } };
+static const struct arg_spec change_medium_args[] = {
+	{ "device", ARG_STR, 0 }, { "id", ARG_STR, 0 }, { "filename", ARG_STR, 1 },
+	{ "format", ARG_STR, 0 }, { "force", ARG_BOOL, 0 }, { "read-only-mode", ARG_STR, 0 },
+	{ NULL, 0, 0 } };
+static const struct arg_spec change_args[] = {
+	{ "device", ARG_STR, 1 }, { "target", ARG_STR, 1 }, { "arg", ARG_STR, 0 }, { NULL, 0, 0 } };
 
 /* What vmm implements; docs/usage.md "Headless servers" compares with QEMU. */
 static const struct qmp_command commands[] = {
@@ -197,6 +271,9 @@ static const struct qmp_command commands[] = {
 	{ "system_powerdown", cmd_powerdown, NULL },
 	{ "system_reset", cmd_reset, NULL },
 	{ "quit", cmd_quit, NULL },
+	{ "eject", cmd_eject, eject_args },
+	{ "blockdev-change-medium", cmd_change_medium, change_medium_args },
+	{ "change", cmd_change, change_args },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

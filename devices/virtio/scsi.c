@@ -255,15 +255,21 @@ static int scsi_activate(struct virtio_device *vdev)
 	return 0;
 }
 
-static void scsi_drain(struct virtio_scsi *s)
+/* Called and returns with s->lock held, no READ in flight. */
+static void scsi_drain_locked(struct virtio_scsi *s)
 {
-	pthread_mutex_lock(&s->lock);
 	while (s->inflight > 0) {
 		pthread_mutex_unlock(&s->lock);
 		if (block_engine_poll(s->bs->engine, 1) <= 0)
 			usleep(1000);
 		pthread_mutex_lock(&s->lock);
 	}
+}
+
+static void scsi_drain(struct virtio_scsi *s)
+{
+	pthread_mutex_lock(&s->lock);
+	scsi_drain_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -280,6 +286,16 @@ static void scsi_reset(struct virtio_device *vdev)
 	pthread_mutex_unlock(&s->lock);
 }
 
+int virtio_scsi_media(struct virtio_scsi *s,
+		      int (*fn)(struct scsi_cd *cd, struct block_dev **bs, void *opaque), void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	scsi_drain_locked(s);       /* READs in flight use s->bs */
+	int ret = fn(&s->cd, &s->bs, opaque);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static const struct virtio_device_ops scsi_ops = {
 	.activate = scsi_activate,
 	.queue_notify = scsi_queue_notify,
@@ -289,7 +305,7 @@ static const struct virtio_device_ops scsi_ops = {
 int virtio_scsi_create(struct virtio_scsi **out, struct block_dev *bs, uint16_t queue_size)
 {
 	unsigned qsize = queue_size ? queue_size : SCSI_QUEUE_SIZE;
-	if (!out || !bs || qsize < 4 || qsize > 1024 || (qsize & (qsize - 1)))
+	if (!out || qsize < 4 || qsize > 1024 || (qsize & (qsize - 1)))
 		return -EINVAL;
 	struct virtio_scsi *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -299,7 +315,10 @@ int virtio_scsi_create(struct virtio_scsi **out, struct block_dev *bs, uint16_t 
 		return -ENOMEM;
 	}
 	s->bs = bs;
-	scsi_cd_init(&s->cd, bs->size);
+	if (bs)
+		scsi_cd_init(&s->cd, bs->size);
+	else
+		scsi_cd_init_empty(&s->cd);
 	s->cfg.num_queues = 1;
 	s->cfg.seg_max = qsize - 2;
 	s->cfg.max_sectors = 0xffff;

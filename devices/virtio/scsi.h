@@ -61,9 +61,15 @@ struct virtio_scsi_cmd_resp {
 struct virtio_scsi;
 
 /* Creates the device with a CD on bs (read-only use; bs must outlive it and
- * its engine's fd must be polled by the I/O thread). queue_size 0 means 128.
- * 0, -EINVAL, -ENOMEM. */
+ * its engine's fd must be polled by the I/O thread); bs NULL is an empty
+ * drive with its tray open. queue_size 0 means 128. 0, -EINVAL, -ENOMEM. */
 int virtio_scsi_create(struct virtio_scsi **out, struct block_dev *bs, uint16_t queue_size);
+/* Media changes (devices/scsi_cd.h): calls fn with the device lock held once
+ * no READ is in flight, so fn may replace *bs (the medium the READs use;
+ * NULL when none) and change *cd; returns fn's value. Main thread. */
+struct scsi_cd;
+int virtio_scsi_media(struct virtio_scsi *s,
+		      int (*fn)(struct scsi_cd *cd, struct block_dev **bs, void *opaque), void *opaque);
 struct virtio_device *virtio_scsi_device(struct virtio_scsi *s);
 /* Destroy the transport first; waits for requests in flight. */
 void virtio_scsi_destroy(struct virtio_scsi *s);
