@@ -4,9 +4,11 @@
  * reads and writes at queue depth seqqd=N (default 4). Time comes from the
  * TSC, calibrated against the CMOS RTC's seconds. One line per test:
  * "BENCH <name> ops=<n> usecs=<n> iops=<n> kbps=<n>" (bench/virtio_blk.py
- * parses them), then "BENCH done". Command line: secs=, seqqd=, only=<name>. */
+ * parses them), then "BENCH done". Command line: secs=, seqqd=,
+ * only=<name>[,<name>...]. */
 #include "rt.h"
 #include "vblk.h"
+#include "bench_clock.h"
 
 static struct vblk blk;
 static uint64_t tsc_hz, rng_state = 0x9e3779b97f4a7c15ull;
@@ -17,35 +19,6 @@ static uint64_t rnd(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return rng_state;
-}
-
-static uint8_t cmos(uint8_t reg)
-{
-	outb(0x70, reg);
-	return inb(0x71);
-}
-
-/* Waits for the RTC's seconds to change and returns the TSC then. */
-static uint64_t next_second(void)
-{
-	uint8_t s0;
-
-	while (cmos(0x0a) & 0x80)
-		;
-	s0 = cmos(0x00);
-	for (;;) {
-		while (cmos(0x0a) & 0x80)
-			;
-		if (cmos(0x00) != s0)
-			return rt_rdtsc();
-	}
-}
-
-static unsigned long arg(const char *key, unsigned long def)
-{
-	const char *v = rt_cmdline_arg(key);
-
-	return v && *v ? (unsigned long)rt_strtoull(v, NULL) : def;
 }
 
 struct job {
@@ -113,9 +86,27 @@ static void run(const struct job *j, uint8_t *bufs, unsigned secs)
 	}
 }
 
+/* Whether name is one of the comma-separated names in list (NULL: all). */
+static int selected(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!list)
+		return 1;
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+
+		if (len == n && !strncmp(p, name, n))
+			return 1;
+		p += len + (c != NULL);
+	}
+	return 0;
+}
+
 void rt_main(void)
 {
-	unsigned secs = (unsigned)arg("secs", 5), seqqd = (unsigned)arg("seqqd", 4);
+	unsigned secs = (unsigned)bench_arg("secs", 5), seqqd = (unsigned)bench_arg("seqqd", 4);
 	const char *only = rt_cmdline_arg("only");
 	const struct job jobs[] = {
 		{ "randread-4k-qd1", VBLK_T_IN, 4096, 1, 0 },
@@ -126,7 +117,6 @@ void rt_main(void)
 		{ "seqwrite-1m", VBLK_T_OUT, 1u << 20, seqqd, 1 },
 	};
 	uint8_t *bufs;
-	uint64_t t0;
 
 	if (seqqd < 1 || seqqd > 32)
 		rt_fail("seqqd=%u: 1..32", seqqd);
@@ -136,12 +126,11 @@ void rt_main(void)
 	vblk_open(&blk, 1ull << VBLK_F_FLUSH, 256, 0);
 	if (blk.q.size < 3 * 32)
 		rt_fail("queue size %u is below 3 * 32 descriptors", blk.q.size);
-	t0 = next_second();
-	tsc_hz = next_second() - t0;
+	tsc_hz = bench_tsc_hz();
 	rt_printf("BENCH tsc_hz=%llu capacity=%llu queue=%u\n", (unsigned long long)tsc_hz,
 		  (unsigned long long)blk.capacity, blk.q.size);
 	for (unsigned i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
-		if (!only || !strcmp(only, jobs[i].name))
+		if (selected(only, jobs[i].name))
 			run(&jobs[i], bufs, secs);
 	if (vblk_rw(&blk, VBLK_T_FLUSH, 0, NULL, 0) != VBLK_S_OK)
 		rt_fail("final flush");

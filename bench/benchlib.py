@@ -1,0 +1,97 @@
+"""Helpers shared by bench/exit_path.py and bench/virtio_blk.py: KVM check,
+running a VMM with a timeout, medians with min-max, and the CSV contract of
+bench/run-all (rows bench,metric,vmm,qemu,ratio,unit,date,machine; ratio is
+vmm's value over QEMU's, whatever the unit)."""
+import fcntl
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+CSV_HEADER = "bench,metric,vmm,qemu,ratio,unit,date,machine"
+DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
+QBOOT = "/usr/share/qemu/qboot.rom"   # faster start than SeaBIOS; vdrv assigns BARs
+
+
+def kvm_usable():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, 0xAE00) == 12   # KVM_GET_API_VERSION
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def qemu_pc_args():
+    """QEMU's side of a ring-3 guest with PCI: KVM, qemu64, pc with qboot."""
+    bios = ["-bios", QBOOT] if os.path.exists(QBOOT) else []
+    return ["qemu-system-x86_64", "-enable-kvm", "-cpu", "qemu64", "-M", "pc",
+            "-no-reboot", "-nic", "none"] + bios
+
+
+def run_guest(name, cmd, timeout, done_marker):
+    """Runs cmd; returns its console output when it exited with status 1
+    (rt_pass through isa-debug-exit) and printed done_marker, else None."""
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print("%s: timeout after %d s" % (name, timeout), file=sys.stderr)
+        return None
+    out = p.stdout.decode(errors="replace").replace("\r", "")
+    if p.returncode != 1 or done_marker not in out:
+        print(out, file=sys.stderr)
+        print("%s: exit status %d, want 1 and %r" % (name, p.returncode, done_marker),
+              file=sys.stderr)
+        return None
+    print("%s: %.1f s wall" % (name, time.monotonic() - t0), file=sys.stderr, flush=True)
+    return out
+
+
+def stats(values):
+    """(median, min, max) of a non-empty list."""
+    return statistics.median(values), min(values), max(values)
+
+
+def nested_in_tcg():
+    """Whether this runs in scripts/with-kvm's L1 under QEMU TCG (its CPU
+    model is QEMU's qemu64), where every guest exit costs emulated time."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "QEMU Virtual CPU" in f.read()
+    except OSError:
+        return False
+
+
+def machine():
+    """Where the numbers come from (one CSV field, no commas): host name, CPUs,
+    kernel, and whether KVM is nested in scripts/with-kvm's TCG L1."""
+    tcg = nested_in_tcg()
+    return ("%s %dcpu linux-%s %s" % (platform.node(), os.cpu_count() or 0, platform.release(),
+                                      "nested-kvm-in-tcg-l1" if tcg else "kvm")).replace(",", ";")
+
+
+def today():
+    return time.strftime("%Y-%m-%d")
+
+
+def csv_append(path, bench, rows):
+    """rows: (metric, vmm, qemu, unit); appended with ratio vmm/qemu."""
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    date = today()
+    where = machine()
+    with open(path, "a") as f:
+        if new:
+            f.write(CSV_HEADER + "\n")
+        for metric, v, q, unit in rows:
+            ratio = v / q if q else float("nan")
+            f.write("%s,%s,%.6g,%.6g,%.4f,%s,%s,%s\n" % (bench, metric, v, q, ratio, unit,
+                                                      date, where))
