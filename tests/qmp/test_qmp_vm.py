@@ -12,6 +12,9 @@ CASE is one of:
             then quit (answer, SHUTDOWN host-qmp-quit, exit 0)
   noshut    -no-shutdown: guest power-off leaves status "shutdown", cont is
             refused, system_reset boots it again, quit ends it
+  paused    -S: status "prelaunch", no guest output until cont; a
+            system_reset in prelaunch or while paused emits RESET and keeps
+            the state (QEMU's behaviour), cont then boots the fresh board
   signals   SIGTERM presses the power button (guest powers off: exit 0);
             a guest ignoring it is stopped after -shutdown-timeout; -pidfile
             is locked while running and removed; -mon/-chardev spelling
@@ -151,6 +154,53 @@ def case_control(args, tmp):
     rc = vm.wait_exit(30)
     check(rc == 0, "exit status 0 after guest power-off (got %r)" % rc)
     check(not os.path.exists(vm.sock), "QMP socket removed")
+    return vm
+
+
+def quiet_for(vm, regex, times, seconds):
+    """True when regex has fewer than times matches on serial for seconds."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if len(re.findall(regex, vm.out(), re.M)) >= times:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def case_paused(args, tmp):
+    vm = VM(args, tmp, extra=["-S"])
+    q = QMP(vm.sock)
+    st = q.ok("query-status")
+    check(st["status"] == "prelaunch" and st["running"] is False, "-S: prelaunch %r" % st)
+    check(quiet_for(vm, r"qmp_counter start$", 1, 3.0), "-S: the guest prints nothing before cont")
+    q.ok("stop")                                     # no-op in prelaunch, as QEMU
+    check(q.ok("query-status")["status"] == "prelaunch", "stop keeps prelaunch")
+    q.ok("system_reset")
+    ev = q.wait_event("RESET", 30)
+    check(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"}, "RESET in prelaunch %r" % ev)
+    check(q.ok("query-status")["status"] == "prelaunch", "reset keeps prelaunch")
+    check(quiet_for(vm, r"qmp_counter start$", 1, 2.0), "still no output after the reset")
+    q.ok("cont")
+    q.wait_event("RESUME", 10)
+    check(q.ok("query-status")["status"] == "running", "running after cont")
+    check(vm.wait_serial(r"^count 3$"), "the guest runs after cont")
+
+    q.ok("stop")
+    q.wait_event("STOP", 10)
+    time.sleep(0.3)
+    starts = len(re.findall(r"qmp_counter start$", vm.out(), re.M))
+    q.ok("system_reset")
+    ev = q.wait_event("RESET", 30)
+    check(ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"}, "RESET while paused %r" % ev)
+    st = q.ok("query-status")
+    check(st["status"] == "paused" and st["running"] is False, "reset while paused stays paused %r" % st)
+    check(quiet_for(vm, r"qmp_counter start$", starts + 1, 3.0), "no guest output while paused after reset")
+    q.ok("cont")
+    q.wait_event("RESUME", 10)
+    check(vm.wait_serial(r"qmp_counter start$", times=starts + 1), "cont boots the reset board")
+    check(q.ok("query-status")["status"] == "running", "running after cont")
+    q.ok("quit")
+    check(vm.wait_exit(30) == 0, "quit: exit 0")
     return vm
 
 
@@ -300,7 +350,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmm", required=True)
     ap.add_argument("--kernel", required=True)
-    ap.add_argument("case", choices=["control", "hostile", "noshut", "signals"])
+    ap.add_argument("case", choices=["control", "hostile", "noshut", "signals", "paused"])
     args = ap.parse_args()
     if not kvm_usable():
         print("SKIP: /dev/kvm is not usable")
@@ -311,7 +361,8 @@ def main():
     vm = None
     try:
         vm = {"control": case_control, "hostile": case_hostile,
-              "noshut": case_noshut, "signals": case_signals}[args.case](args, tmp)
+              "noshut": case_noshut, "signals": case_signals,
+              "paused": case_paused}[args.case](args, tmp)
     except (QMPError, OSError, KeyError, TypeError, ValueError) as e:
         failures.append("exception: %r" % (e,))
         print("FAIL: exception %r" % (e,))
