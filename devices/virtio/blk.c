@@ -3,13 +3,12 @@
  * block layer asynchronously, and pushes the used element from the block
  * completion. Malformed chains put the device in NEEDS_RESET (2.1.2). */
 #include "devices/virtio/blk.h"
+#include "devices/virtio/reqdev.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define BLK_SECTOR 512u
 #define BLK_QUEUE_SIZE 256
@@ -42,13 +41,9 @@ struct virtio_blk {
 	struct virtio_device vdev;
 	struct virtio_blk_config cfg;
 	struct block_dev *bs;
-	pthread_mutex_t lock;   /* queues, gen, inflight, broken */
-	uint32_t gen;           /* bumped by reset: older completions are dropped */
-	unsigned inflight;
-	bool broken[VIRTIO_MAX_QUEUES];
+	struct virtio_reqdev rq;  /* lock, gen, inflight, broken, queue loop */
 	bool read_only;
 	char serial[VIRTIO_BLK_ID_BYTES];
-	struct virtq_elem elem;  /* scratch for popping, under lock */
 };
 
 static uint8_t status_for(int ret)
@@ -60,31 +55,7 @@ static uint8_t status_for(int ret)
 	return VIRTIO_BLK_S_IOERR;
 }
 
-/* Copies into dst the iovecs of src covering bytes [skip, skip+len). */
-static int iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len, struct iovec *dst)
-{
-	int cnt = 0;
-
-	for (unsigned i = 0; i < n && len > 0; i++) {
-		size_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		dst[cnt].iov_base = (char *)src[i].iov_base + skip;
-		dst[cnt].iov_len = l;
-		cnt++;
-		len -= l;
-		skip = 0;
-	}
-	return cnt;
-}
-
-/* Called with blk->lock held: publish a finished request. */
+/* Called with the device lock held: publish a finished request. */
 static void complete_locked(struct virtio_blk *blk, unsigned qidx, uint16_t head, uint8_t *status,
 			    uint8_t st, uint32_t written)
 {
@@ -96,15 +67,41 @@ static void req_done(void *opaque, int ret)
 {
 	struct blk_req *r = opaque;
 	struct virtio_blk *blk = r->blk;
+	bool answer = virtio_reqdev_complete_begin(&blk->rq, r->gen, r->qidx);
 
-	pthread_mutex_lock(&blk->lock);
-	if (r->gen == blk->gen && !blk->broken[r->qidx]) {
+	if (answer)
 		complete_locked(blk, r->qidx, r->head, r->status, status_for(ret), r->written);
-		virtio_notify_used(&blk->vdev, r->qidx);
-	}
-	blk->inflight--;
-	pthread_mutex_unlock(&blk->lock);
+	virtio_reqdev_complete_end(&blk->rq, r->qidx, answer);
 	free(r);
+}
+
+/* A request for chain e with room for niov iovecs, counted in flight;
+ * NULL when out of memory. */
+static struct blk_req *req_new(struct virtio_blk *blk, unsigned qidx, const struct virtq_elem *e,
+			       uint8_t *status, uint32_t written, unsigned niov)
+{
+	struct blk_req *r = malloc(sizeof(*r) + sizeof(struct iovec) * niov);
+
+	if (!r)
+		return NULL;
+	r->blk = blk;
+	r->qidx = qidx;
+	r->head = e->head;
+	r->gen = virtio_reqdev_submit_begin(&blk->rq);
+	r->status = status;
+	r->written = written;
+	r->iovcnt = 0;
+	return r;
+}
+
+/* After handing r to the block layer: a refused request is not in flight. */
+static int req_submitted(struct virtio_blk *blk, struct blk_req *r, int ret)
+{
+	if (ret < 0) {
+		virtio_reqdev_submit_failed(&blk->rq);
+		free(r);
+	}
+	return ret;
 }
 
 static bool in_range(struct virtio_blk *blk, uint64_t sector, uint64_t bytes)
@@ -132,55 +129,32 @@ static int submit_rw(struct virtio_blk *blk, unsigned qidx, const struct virtq_e
 		return -EROFS;
 	if (len % BLK_SECTOR || !in_range(blk, hdr->sector, len))
 		return -EINVAL;
-	r = malloc(sizeof(*r) + sizeof(struct iovec) * n);
+	r = req_new(blk, qidx, e, status, is_read ? (uint32_t)(len + 1) : 1, n);
 	if (!r)
 		return -ENOMEM;
-	r->blk = blk;
-	r->qidx = qidx;
-	r->head = e->head;
-	r->gen = blk->gen;
-	r->status = status;
-	r->written = is_read ? (uint32_t)(len + 1) : 1;
-	r->iovcnt = iov_slice(src, n, is_read ? 0 : sizeof(*hdr), len, r->iov);
-	blk->inflight++;
+	r->iovcnt = virtio_reqdev_iov_slice(src, n, is_read ? 0 : sizeof(*hdr), len, r->iov, (int)n);
 	if (is_read)
 		ret = block_preadv(blk->bs, hdr->sector * BLK_SECTOR, r->iov, r->iovcnt, req_done, r);
 	else
 		ret = block_pwritev(blk->bs, hdr->sector * BLK_SECTOR, r->iov, r->iovcnt, req_done, r);
-	if (ret < 0) {
-		blk->inflight--;
-		free(r);
-	}
-	return ret;
+	return req_submitted(blk, r, ret);
 }
 
 static int submit_simple(struct virtio_blk *blk, unsigned qidx, const struct virtq_elem *e,
 			 uint8_t *status, int type, uint64_t off, uint64_t len, int unmap)
 {
-	struct blk_req *r = malloc(sizeof(*r));
+	struct blk_req *r = req_new(blk, qidx, e, status, 1, 0);
 	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	r->blk = blk;
-	r->qidx = qidx;
-	r->head = e->head;
-	r->gen = blk->gen;
-	r->status = status;
-	r->written = 1;
-	r->iovcnt = 0;
-	blk->inflight++;
 	if (type == VIRTIO_BLK_T_FLUSH)
 		ret = block_flush(blk->bs, req_done, r);
 	else if (type == VIRTIO_BLK_T_DISCARD)
 		ret = block_discard(blk->bs, off, len, req_done, r);
 	else
 		ret = block_write_zeroes(blk->bs, off, len, unmap, req_done, r);
-	if (ret < 0) {
-		blk->inflight--;
-		free(r);
-	}
-	return ret;
+	return req_submitted(blk, r, ret);
 }
 
 /* DISCARD and WRITE_ZEROES (5.2.6.2): one segment per request, as
@@ -224,8 +198,9 @@ static int submit_dwz(struct virtio_blk *blk, unsigned qidx, const struct virtq_
 
 /* Handles one popped chain. Returns true when it was completed right away
  * (the caller notifies), false when submitted or the queue broke. */
-static bool handle_request(struct virtio_blk *blk, unsigned qidx, struct virtq_elem *e)
+static bool handle_request(void *opaque, unsigned qidx, struct virtq_elem *e)
 {
+	struct virtio_blk *blk = opaque;
 	const struct iovec *last;
 	struct blk_req_hdr hdr;
 	uint8_t *status, st = VIRTIO_BLK_S_IOERR;
@@ -235,8 +210,7 @@ static bool handle_request(struct virtio_blk *blk, unsigned qidx, struct virtq_e
 	/* The header must be readable and the status byte writable, or there
 	 * is no way to answer: the driver broke the protocol (5.2.6.1). */
 	if (e->in_num == 0 || e->out_len < sizeof(hdr)) {
-		blk->broken[qidx] = true;
-		virtio_set_needs_reset(&blk->vdev);
+		virtio_reqdev_set_broken(&blk->rq, qidx);
 		return false;
 	}
 	last = &e->iov[e->out_num + e->in_num - 1];
@@ -282,62 +256,19 @@ static bool handle_request(struct virtio_blk *blk, unsigned qidx, struct virtq_e
 static void blk_queue_notify(struct virtio_device *vdev, unsigned qidx)
 {
 	struct virtio_blk *blk = vdev->opaque;
-	struct virtq *q;
-	bool notify = false;
 
-	if (qidx >= vdev->num_queues)
-		return;
-	q = &vdev->vq[qidx];
-	pthread_mutex_lock(&blk->lock);
-	while (!blk->broken[qidx]) {
-		int r = 0;
-
-		virtq_disable_notify(q);
-		while (!blk->broken[qidx] && (r = virtq_pop(q, &blk->elem)) == 1)
-			notify |= handle_request(blk, qidx, &blk->elem);
-		if (blk->broken[qidx] || r < 0 || !virtq_enable_notify(q))
-			break;
-	}
-	if (notify)
-		virtio_notify_used(vdev, qidx);
-	pthread_mutex_unlock(&blk->lock);
+	if (qidx < vdev->num_queues)
+		virtio_reqdev_notify(&blk->rq, qidx);
 }
 
 static int blk_activate(struct virtio_device *vdev)
 {
-	struct virtio_blk *blk = vdev->opaque;
-
-	pthread_mutex_lock(&blk->lock);
-	memset(blk->broken, 0, sizeof(blk->broken));
-	pthread_mutex_unlock(&blk->lock);
-	return 0;
-}
-
-/* Waits for the requests in flight (they may still write guest memory),
- * polling the engine itself in case this is the thread that would. */
-static void blk_drain(struct virtio_blk *blk)
-{
-	pthread_mutex_lock(&blk->lock);
-	while (blk->inflight > 0) {
-		pthread_mutex_unlock(&blk->lock);
-		if (block_engine_poll(blk->bs->engine, 1) <= 0)
-			usleep(1000);   /* another thread is running our callback */
-		pthread_mutex_lock(&blk->lock);
-	}
-	pthread_mutex_unlock(&blk->lock);
+	return virtio_reqdev_activate(&((struct virtio_blk *)vdev->opaque)->rq);
 }
 
 static void blk_reset(struct virtio_device *vdev)
 {
-	struct virtio_blk *blk = vdev->opaque;
-
-	pthread_mutex_lock(&blk->lock);
-	blk->gen++;
-	pthread_mutex_unlock(&blk->lock);
-	blk_drain(blk);
-	pthread_mutex_lock(&blk->lock);
-	memset(blk->broken, 0, sizeof(blk->broken));
-	pthread_mutex_unlock(&blk->lock);
+	virtio_reqdev_reset(&((struct virtio_blk *)vdev->opaque)->rq);
 }
 
 static const struct virtio_device_ops blk_ops = {
@@ -364,10 +295,13 @@ int virtio_blk_create(struct virtio_blk **out, struct block_dev *bs, const struc
 	blk = calloc(1, sizeof(*blk));
 	if (!blk)
 		return -ENOMEM;
-	if (pthread_mutex_init(&blk->lock, NULL)) {
+	if (virtio_reqdev_init(&blk->rq, &blk->vdev)) {
 		free(blk);
 		return -ENOMEM;
 	}
+	blk->rq.bs = &blk->bs;
+	blk->rq.handle = handle_request;
+	blk->rq.opaque = blk;
 	blk->bs = bs;
 	blk->read_only = opts->read_only || bs->read_only;
 	/* 5.2.6: 20 bytes, NUL-terminated only when shorter. */
@@ -413,8 +347,6 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	if (!blk)
 		return;
-	blk->gen++;
-	blk_drain(blk);
-	pthread_mutex_destroy(&blk->lock);
+	virtio_reqdev_destroy(&blk->rq);
 	free(blk);
 }

@@ -1,0 +1,133 @@
+/* The queue loop, activate, reset and drain shared by the virtio devices
+ * that serve requests through the block layer (blk, scsi): virtio 1.2
+ * sections 2.1.2 (NEEDS_RESET), 2.4 (reset), 2.7.10 (notification
+ * suppression). */
+#include "devices/virtio/reqdev.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+int virtio_reqdev_init(struct virtio_reqdev *rd, struct virtio_device *vdev)
+{
+	memset(rd, 0, sizeof(*rd));
+	if (pthread_mutex_init(&rd->lock, NULL))
+		return -ENOMEM;
+	rd->vdev = vdev;
+	return 0;
+}
+
+void virtio_reqdev_destroy(struct virtio_reqdev *rd)
+{
+	pthread_mutex_lock(&rd->lock);
+	rd->gen++;
+	virtio_reqdev_drain_locked(rd);
+	pthread_mutex_unlock(&rd->lock);
+	pthread_mutex_destroy(&rd->lock);
+}
+
+void virtio_reqdev_notify(struct virtio_reqdev *rd, unsigned qidx)
+{
+	struct virtq *q = &rd->vdev->vq[qidx];
+	bool notify = false;
+
+	pthread_mutex_lock(&rd->lock);
+	while (!rd->broken[qidx]) {
+		int r = 0;
+
+		virtq_disable_notify(q);
+		while (!rd->broken[qidx] && (r = virtq_pop(q, &rd->elem)) == 1)
+			notify |= rd->handle(rd->opaque, qidx, &rd->elem);
+		if (rd->broken[qidx] || r < 0 || !virtq_enable_notify(q))
+			break;
+	}
+	if (notify)
+		virtio_notify_used(rd->vdev, qidx);
+	pthread_mutex_unlock(&rd->lock);
+}
+
+int virtio_reqdev_activate(struct virtio_reqdev *rd)
+{
+	pthread_mutex_lock(&rd->lock);
+	memset(rd->broken, 0, sizeof(rd->broken));
+	pthread_mutex_unlock(&rd->lock);
+	return 0;
+}
+
+void virtio_reqdev_reset(struct virtio_reqdev *rd)
+{
+	pthread_mutex_lock(&rd->lock);
+	rd->gen++;
+	virtio_reqdev_drain_locked(rd);
+	memset(rd->broken, 0, sizeof(rd->broken));
+	if (rd->reset_locked)
+		rd->reset_locked(rd->opaque);
+	pthread_mutex_unlock(&rd->lock);
+}
+
+void virtio_reqdev_set_broken(struct virtio_reqdev *rd, unsigned qidx)
+{
+	rd->broken[qidx] = true;
+	virtio_set_needs_reset(rd->vdev);
+}
+
+void virtio_reqdev_drain_locked(struct virtio_reqdev *rd)
+{
+	while (rd->inflight > 0) {
+		pthread_mutex_unlock(&rd->lock);
+		if (block_engine_poll((*rd->bs)->engine, 1) <= 0)
+			usleep(1000);   /* another thread is running our callback */
+		pthread_mutex_lock(&rd->lock);
+	}
+}
+
+uint32_t virtio_reqdev_submit_begin(struct virtio_reqdev *rd)
+{
+	rd->inflight++;
+	return rd->gen;
+}
+
+void virtio_reqdev_submit_failed(struct virtio_reqdev *rd)
+{
+	rd->inflight--;
+}
+
+bool virtio_reqdev_complete_begin(struct virtio_reqdev *rd, uint32_t gen, unsigned qidx)
+{
+	pthread_mutex_lock(&rd->lock);
+	return gen == rd->gen && !rd->broken[qidx];
+}
+
+void virtio_reqdev_complete_end(struct virtio_reqdev *rd, unsigned qidx, bool answered)
+{
+	if (answered)
+		virtio_notify_used(rd->vdev, qidx);
+	rd->inflight--;
+	pthread_mutex_unlock(&rd->lock);
+}
+
+int virtio_reqdev_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+			    struct iovec *dst, int max)
+{
+	int cnt = 0;
+
+	for (unsigned i = 0; i < n && len > 0; i++) {
+		size_t l = src[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len)
+			l = len;
+		if (cnt == max)
+			return -1;
+		dst[cnt].iov_base = (char *)src[i].iov_base + skip;
+		dst[cnt].iov_len = l;
+		cnt++;
+		len -= l;
+		skip = 0;
+	}
+	return cnt;
+}
