@@ -7,13 +7,12 @@
  * NEEDS_RESET (2.1.2). */
 #include "devices/virtio/scsi.h"
 #include "devices/scsi_cd.h"
+#include "devices/virtio/reqdev.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SCSI_QUEUE_SIZE 128
 #define Q_CONTROL 0
@@ -36,41 +35,10 @@ struct virtio_scsi {
 	struct virtio_device vdev;
 	struct virtio_scsi_config cfg;
 	struct block_dev *bs;
-	struct scsi_cd cd;
-	pthread_mutex_t lock;      /* queues, cd, gen, inflight, broken */
-	uint32_t gen;
-	unsigned inflight;
-	bool broken[3];
-	struct virtq_elem elem;
+	struct scsi_cd cd;         /* under rq.lock */
+	struct virtio_reqdev rq;   /* lock, gen, inflight, broken, queue loop */
 	uint8_t data[4096];        /* data-in of non-READ commands */
 };
-
-/* Copies into dst the iovecs of src covering bytes [skip, skip+len);
- * returns the count, or -1 when more than max are needed. */
-static int iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
-		     struct iovec *dst, int max)
-{
-	int cnt = 0;
-
-	for (unsigned i = 0; i < n && len > 0; i++) {
-		size_t l = src[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		if (cnt == max)
-			return -1;
-		dst[cnt].iov_base = (char *)src[i].iov_base + skip;
-		dst[cnt].iov_len = l;
-		cnt++;
-		len -= l;
-		skip = 0;
-	}
-	return cnt;
-}
 
 static void iov_write(const struct iovec *iov, int cnt, const void *buf, size_t len)
 {
@@ -101,8 +69,9 @@ static void read_done(void *opaque, int ret)
 	struct scsi_req *r = opaque;
 	struct virtio_scsi *s = r->s;
 
-	pthread_mutex_lock(&s->lock);
-	if (r->gen == s->gen && !s->broken[Q_REQUEST]) {
+	bool answer = virtio_reqdev_complete_begin(&s->rq, r->gen, Q_REQUEST);
+
+	if (answer) {
 		struct scsi_cd_result res;
 		memset(&res, 0, sizeof(res));
 		if (ret < 0)
@@ -111,17 +80,9 @@ static void read_done(void *opaque, int ret)
 		iov_write(r->resp_iov, r->resp_cnt, &r->resp, sizeof(r->resp));
 		virtq_push(&s->vdev.vq[Q_REQUEST], r->head,
 			   (uint32_t)sizeof(r->resp) + (ret < 0 ? 0 : r->read_len));
-		virtio_notify_used(&s->vdev, Q_REQUEST);
 	}
-	s->inflight--;
-	pthread_mutex_unlock(&s->lock);
+	virtio_reqdev_complete_end(&s->rq, Q_REQUEST, answer);
 	free(r);
-}
-
-static void set_broken(struct virtio_scsi *s, unsigned q)
-{
-	s->broken[q] = true;
-	virtio_set_needs_reset(&s->vdev);
 }
 
 /* One request-queue chain. Returns true when completed right away. */
@@ -133,7 +94,7 @@ static bool handle_cmd(struct virtio_scsi *s, struct virtq_elem *e)
 	const struct iovec *in = e->iov + e->out_num;
 
 	if (e->out_len < sizeof(req) || e->in_len < sizeof(resp)) {
-		set_broken(s, Q_REQUEST);
+		virtio_reqdev_set_broken(&s->rq, Q_REQUEST);
 		return false;
 	}
 	virtq_elem_read(e, 0, &req, sizeof(req));
@@ -167,21 +128,20 @@ static bool handle_cmd(struct virtio_scsi *s, struct virtq_elem *e)
 		}
 		r->s = s;
 		r->head = e->head;
-		r->gen = s->gen;
 		r->data_space = space;
 		r->read_len = (uint32_t)res.read_len;
-		r->resp_cnt = iov_slice(in, e->in_num, 0, sizeof(resp), r->resp_iov, 8);
-		r->iovcnt = iov_slice(in, e->in_num, sizeof(resp), res.read_len, r->iov, (int)e->in_num);
+		r->resp_cnt = virtio_reqdev_iov_slice(in, e->in_num, 0, sizeof(resp), r->resp_iov, 8);
+		r->iovcnt = virtio_reqdev_iov_slice(in, e->in_num, sizeof(resp), res.read_len, r->iov, (int)e->in_num);
 		if (r->resp_cnt < 0) {
 			free(r);
-			set_broken(s, Q_REQUEST);
+			virtio_reqdev_set_broken(&s->rq, Q_REQUEST);
 			return false;
 		}
-		s->inflight++;
+		r->gen = virtio_reqdev_submit_begin(&s->rq);
 		int ret = block_preadv(s->bs, res.read_off, r->iov, r->iovcnt, read_done, r);
 		if (ret == 0)
 			return false;
-		s->inflight--;
+		virtio_reqdev_submit_failed(&s->rq);
 		free(r);
 		scsi_cd_read_failed(&s->cd, &res);
 		fill_resp(&resp, &res, space, 0);
@@ -204,7 +164,7 @@ static bool handle_ctrl(struct virtio_scsi *s, struct virtq_elem *e)
 	uint32_t written;
 
 	if (e->out_len < 4 || e->in_len < 1) {
-		set_broken(s, Q_CONTROL);
+		virtio_reqdev_set_broken(&s->rq, Q_CONTROL);
 		return false;
 	}
 	virtq_elem_read(e, 0, &type, 4);
@@ -224,75 +184,48 @@ static bool handle_ctrl(struct virtio_scsi *s, struct virtq_elem *e)
 	return true;
 }
 
+/* A popped request- or control-queue chain, lock held (reqdev's handle). */
+static bool scsi_handle(void *opaque, unsigned qidx, struct virtq_elem *e)
+{
+	struct virtio_scsi *s = opaque;
+
+	return qidx == Q_REQUEST ? handle_cmd(s, e) : handle_ctrl(s, e);
+}
+
 static void scsi_queue_notify(struct virtio_device *vdev, unsigned qidx)
 {
 	struct virtio_scsi *s = vdev->opaque;
-	bool notify = false;
 
 	if (qidx != Q_CONTROL && qidx != Q_REQUEST)
 		return;   /* event queue: buffers stay with us until an event */
-	struct virtq *q = &vdev->vq[qidx];
-	pthread_mutex_lock(&s->lock);
-	while (!s->broken[qidx]) {
-		int r = 0;
-		virtq_disable_notify(q);
-		while (!s->broken[qidx] && (r = virtq_pop(q, &s->elem)) == 1)
-			notify |= qidx == Q_REQUEST ? handle_cmd(s, &s->elem) : handle_ctrl(s, &s->elem);
-		if (s->broken[qidx] || r < 0 || !virtq_enable_notify(q))
-			break;
-	}
-	if (notify)
-		virtio_notify_used(vdev, qidx);
-	pthread_mutex_unlock(&s->lock);
+	virtio_reqdev_notify(&s->rq, qidx);
 }
 
 static int scsi_activate(struct virtio_device *vdev)
 {
-	struct virtio_scsi *s = vdev->opaque;
-	pthread_mutex_lock(&s->lock);
-	memset(s->broken, 0, sizeof(s->broken));
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	return virtio_reqdev_activate(&((struct virtio_scsi *)vdev->opaque)->rq);
 }
 
-/* Called and returns with s->lock held, no READ in flight. */
-static void scsi_drain_locked(struct virtio_scsi *s)
+/* After the drain of a reset, lock held: the guest's medium lock goes. */
+static void scsi_reset_locked(void *opaque)
 {
-	while (s->inflight > 0) {
-		pthread_mutex_unlock(&s->lock);
-		if (block_engine_poll(s->bs->engine, 1) <= 0)
-			usleep(1000);
-		pthread_mutex_lock(&s->lock);
-	}
-}
+	struct virtio_scsi *s = opaque;
 
-static void scsi_drain(struct virtio_scsi *s)
-{
-	pthread_mutex_lock(&s->lock);
-	scsi_drain_locked(s);
-	pthread_mutex_unlock(&s->lock);
+	s->cd.prevent = 0;
 }
 
 static void scsi_reset(struct virtio_device *vdev)
 {
-	struct virtio_scsi *s = vdev->opaque;
-	pthread_mutex_lock(&s->lock);
-	s->gen++;
-	pthread_mutex_unlock(&s->lock);
-	scsi_drain(s);
-	pthread_mutex_lock(&s->lock);
-	memset(s->broken, 0, sizeof(s->broken));
-	s->cd.prevent = 0;
-	pthread_mutex_unlock(&s->lock);
+	virtio_reqdev_reset(&((struct virtio_scsi *)vdev->opaque)->rq);
 }
 
 int virtio_scsi_media(struct virtio_scsi *s,
 		      int (*fn)(struct scsi_cd *cd, struct block_dev **bs, void *opaque), void *opaque)
 {
-	pthread_mutex_lock(&s->lock);
-	scsi_drain_locked(s);       /* READs in flight use s->bs */
+	pthread_mutex_lock(&s->rq.lock);
+	virtio_reqdev_drain_locked(&s->rq);   /* READs in flight use s->bs */
 	int ret = fn(&s->cd, &s->bs, opaque);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->rq.lock);
 	return ret;
 }
 
@@ -310,10 +243,14 @@ int virtio_scsi_create(struct virtio_scsi **out, struct block_dev *bs, uint16_t 
 	struct virtio_scsi *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (pthread_mutex_init(&s->lock, NULL)) {
+	if (virtio_reqdev_init(&s->rq, &s->vdev)) {
 		free(s);
 		return -ENOMEM;
 	}
+	s->rq.bs = &s->bs;
+	s->rq.handle = scsi_handle;
+	s->rq.reset_locked = scsi_reset_locked;
+	s->rq.opaque = s;
 	s->bs = bs;
 	if (bs)
 		scsi_cd_init(&s->cd, bs->size);
@@ -351,10 +288,6 @@ void virtio_scsi_destroy(struct virtio_scsi *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->gen++;
-	pthread_mutex_unlock(&s->lock);
-	scsi_drain(s);
-	pthread_mutex_destroy(&s->lock);
+	virtio_reqdev_destroy(&s->rq);
 	free(s);
 }
