@@ -3,7 +3,7 @@
  * host lookups with every offset validated, reads merged into one host I/O
  * per contiguous run, allocating writes with copy-on-write (per subcluster
  * with extended L2), L2 table allocation and copy for shared tables,
- * discard, write-zeroes, block status and growing the disk.
+ * discard, write-zeroes, block status (resizing: qcow2_resize.c).
  * Metadata work is synchronous under s->lock; reads of allocated clusters
  * and overwrites of clusters this image owns (COPIED) go to the engine. */
 #include "qcow2/qcow2_int.h"
@@ -858,82 +858,4 @@ int qcow2_rw_block_status(struct block_dev *bs, uint64_t off, uint64_t len,
 		}
 	}
 	return 0;
-}
-
-int qcow2_rw_truncate(struct block_dev *bs, uint64_t new_size)
-{
-	struct qcow2_state *s = bs->priv;
-	uint64_t cs = s->cluster_size, cov = cs * s->l2_entries, need;
-	uint8_t b[8];
-	int ret = 0;
-
-	if (new_size < s->size)
-		return -ENOTSUP;
-	if (new_size % 512 || new_size > (1ull << 62))
-		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
-	need = (new_size + cov - 1) / cov;
-	if (need > s->l1_size) {
-		uint64_t bytes = need * 8, ncl = (bytes + cs - 1) / cs, old = s->l1_offset;
-		uint64_t oldcl = ((uint64_t)s->l1_size * 8 + cs - 1) / cs;
-		uint64_t *nl1 = NULL;
-		uint8_t *raw = NULL, hb[12];
-		int64_t c;
-
-		if (bytes > QCOW2_MAX_L1_BYTES) {
-			ret = -EFBIG;
-			goto out;
-		}
-		nl1 = calloc(ncl * cs / 8, 8);
-		raw = calloc(ncl, cs);
-		if (!nl1 || !raw) {
-			free(nl1), free(raw);
-			ret = -ENOMEM;
-			goto out;
-		}
-		c = qcow2_alloc_clusters(s, ncl);
-		if (c < 0) {
-			free(nl1), free(raw);
-			ret = (int)c;
-			goto out;
-		}
-		memcpy(nl1, s->l1, (size_t)s->l1_size * 8);
-		for (uint64_t i = 0; i < need; i++)
-			qcow2_put_be64(raw + i * 8, nl1[i]);
-		ret = qcow2_cache_write_all(s, &s->rb_cache);
-		if (ret == 0)
-			ret = qcow2_pwrite(s->fd, raw, ncl * cs, (uint64_t)c);
-		if (ret == 0)
-			ret = qcow2_sync(s);
-		qcow2_put_be32(hb, (uint32_t)need);
-		qcow2_put_be64(hb + 4, (uint64_t)c);
-		if (ret == 0)
-			ret = qcow2_pwrite(s->fd, hb, 12, 36);
-		if (ret == 0)
-			ret = qcow2_sync(s);
-		free(raw);
-		if (ret < 0) {
-			free(nl1);
-			goto out;
-		}
-		free(s->l1);
-		s->l1 = nl1;
-		s->l1_offset = (uint64_t)c;
-		s->l1_size = (uint32_t)need;
-		if (old && oldcl)
-			ret = qcow2_free_deferred(s, old, oldcl * cs);
-		if (ret < 0)
-			goto out;
-	}
-	qcow2_put_be64(b, new_size);
-	ret = qcow2_pwrite(s->fd, b, 8, 24);
-	if (ret == 0)
-		ret = qcow2_sync(s);
-	if (ret == 0) {
-		s->size = new_size;
-		bs->size = new_size;
-	}
-out:
-	pthread_mutex_unlock(&s->lock);
-	return ret;
 }
