@@ -9,7 +9,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def put(target, name, data):
     d = os.path.join(HERE, 'corpus', target)
     os.makedirs(d, exist_ok=True)
-    if target in ('virtqueue', 'virtio_blk', 'virtio_net'):
+    if target in ('virtqueue', 'virtio_blk', 'virtio_net', 'virtio_scsi'):
         data = data.rstrip(b'\0')    # guest RAM beyond the input is zero anyway
     with open(os.path.join(d, 'seed-' + name), 'wb') as f:
         f.write(data)
@@ -93,6 +93,41 @@ def net_seeds():
     struct.pack_into('<HHH', ram, 0x200, 0, 1, 0)
     put('virtio_net', 'tx-rx', struct.pack('<Q', 0xffffffff | (64 << 48)) + bytes(ram))
 
+def scsi_seeds():
+    # fuzz_virtio_scsi.c: queue q's ring at q * 0x4000 (desc, avail +0x1000, used
+    # +0x2000); commands on the request queue (2), one TMF on the control queue (0).
+    def cmd_chain(ram, slot, cdb, in_len):
+        base, req, resp, data = 0x8000, 0xb000 + 0x100 * slot, 0xc000 + 0x100 * slot, 0xd000
+        d = 3 * slot
+        ram[req:req + 51] = bytes([1, 0, 0x40, 0]) + bytes(4) + struct.pack('<Q', 42 + slot) + \
+            bytes(3) + cdb.ljust(32, b'\0')
+        ram[base + 16 * d:base + 16 * d + 16] = desc(req, 51, 1, d + 1)
+        ram[base + 16 * (d + 1):base + 16 * (d + 2)] = desc(resp, 108, 2 | (1 if in_len else 0), d + 2)
+        if in_len:
+            ram[base + 16 * (d + 2):base + 16 * (d + 3)] = desc(data, in_len, 2, 0)
+        n = struct.unpack_from('<H', ram, base + 0x1002)[0]
+        struct.pack_into('<H', ram, base + 0x1004 + 2 * n, d)
+        struct.pack_into('<H', ram, base + 0x1002, n + 1)
+    feat = struct.pack('<I', 0x7fffffff)
+    ram = bytearray(0x10000)
+    for i, (cdb, ln) in enumerate([(b'\x12\0\0\0\x60\0', 96),            # INQUIRY
+                                   (b'\x00' * 6, 0),                          # TEST UNIT READY
+                                   (b'\x25' + bytes(9), 8),                   # READ CAPACITY(10)
+                                   (b'\x28\0\0\0\0\x02\0\0\x01\0', 2048)]):  # READ(10) LBA 2
+        cmd_chain(ram, i, cdb, ln)
+    put('virtio_scsi', 'commands', feat + bytes(ram))
+    ram = bytearray(0x10000)
+    cmd_chain(ram, 0, b'\x4a\x01\0\0\x10\0\0\0\x08\0', 8)      # GET EVENT STATUS NOTIFICATION
+    cmd_chain(ram, 1, b'\x1b\0\0\0\x02\0', 0)                        # START STOP UNIT: eject
+    # control queue: TMF ABORT TASK (type 0, subtype 0), 51-byte request, 1-byte response
+    struct.pack_into('<II', ram, 0xe000, 0, 0)
+    ram[0xe008:0xe010] = bytes([1, 0, 0x40, 0]) + bytes(4)
+    ram[0:16] = desc(0xe000, 24, 1, 1)
+    ram[16:32] = desc(0xe100, 1, 2, 0)
+    struct.pack_into('<HHH', ram, 0x1000, 0, 1, 0)
+    put('virtio_scsi', 'gesn-eject-tmf', feat + bytes(ram))
+    put('virtio_scsi', 'empty-drive', struct.pack('<I', 0xffffffff) + bytes(ram))
+
 def boot_seeds():
     # Minimal ELF64 with one PT_LOAD at 1 MiB.
     code = b'\xf4' * 16
@@ -171,6 +206,7 @@ with tempfile.TemporaryDirectory() as tmp:
     virtqueue_seeds()
     blk_seeds()
     net_seeds()
+    scsi_seeds()
     boot_seeds()
     fw_cfg_seeds()
     qmp_seeds()

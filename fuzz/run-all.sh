@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 B=${FUZZ_BUILD:-$SRC/build-fuzz}
 SECS=${FUZZ_SECONDS:-60}
-ALL="qcow2 virtqueue virtio_blk virtio_net boot fw_cfg qmp iso9660 bootcfg"
+ALL="qcow2 virtqueue virtio_blk virtio_net virtio_scsi boot fw_cfg qmp iso9660 bootcfg"
 TARGETS=${*:-$ALL}
 
 mkdir -p "$B"

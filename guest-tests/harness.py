@@ -27,6 +27,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 SKIP = 77
@@ -138,6 +139,44 @@ def run(cmd, timeout):
         "stderr": err.decode("utf-8", "replace"),
         "seconds": time.monotonic() - t0,
     }
+
+
+class Streamed:
+    """Runs cmd with stderr merged into stdout and reads its output as it
+    comes (a reader thread): every line is appended to .lines and passed to
+    on_line(self, line), which may act on the running process (.proc), e.g.
+    SIGKILL it at a given line. For tests that must react while the VMM runs
+    (run_durability.py, run_guest.py net); run() is for the others."""
+
+    def __init__(self, cmd, on_line=None):
+        print("+", " ".join(cmd), flush=True)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []
+        self._thread = threading.Thread(target=self._read, args=(on_line,), daemon=True)
+        self._thread.start()
+
+    def _read(self, on_line):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").replace("\r", "").rstrip("\n")
+            self.lines.append(line)
+            if on_line:
+                on_line(self, line)
+
+    def wait(self, timeout):
+        """The exit status, or None when it ran past timeout s (then killed)."""
+        try:
+            status = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            status = None
+        self.kill()
+        self._thread.join(10)
+        return status
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def matches(res, regex):

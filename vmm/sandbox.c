@@ -20,7 +20,8 @@
 static const char *sysnames[NSYSNAMES];   /* resolved before the filters go in */
 static enum sandbox_mode applied_mode;
 static __thread char thread_name[17];     /* read before the filter: no syscall in the handler */
-static int applied;
+static __thread int vcpu_filtered;        /* this vCPU thread has stacked its list */
+static int applied;                       /* process list in (atomic: vCPU threads poll it) */
 
 /* Syscalls of everything but the vCPU threads: the event loop, chardevs,
  * QMP clients, block I/O (io_uring and the thread pool), timers, signals,
@@ -141,7 +142,7 @@ int sandbox_apply_process(enum sandbox_mode mode)
 	scmp_filter_ctx ctx;
 	int ret;
 
-	if (mode == SANDBOX_OFF || applied)
+	if (mode == SANDBOX_OFF || __atomic_load_n(&applied, __ATOMIC_ACQUIRE))
 		return 0;
 	prctl(PR_GET_NAME, thread_name, 0, 0, 0);
 	/* Lazy libc initialisations that open files must happen now: glibc
@@ -179,8 +180,8 @@ int sandbox_apply_process(enum sandbox_mode mode)
 		return ret;
 	}
 	seccomp_release(ctx);
-	applied = 1;
 	applied_mode = mode;
+	__atomic_store_n(&applied, 1, __ATOMIC_RELEASE);
 	log_msg(VMM_LOG_DEBUG, "seccomp sandbox on (%s)", mode == SANDBOX_LOG ? "log" : "kill");
 	return 0;
 }
@@ -190,7 +191,7 @@ int sandbox_enter_vcpu_thread(void)
 	scmp_filter_ctx ctx;
 	int ret;
 
-	if (!applied)
+	if (vcpu_filtered || !__atomic_load_n(&applied, __ATOMIC_ACQUIRE))
 		return 0;
 	prctl(PR_GET_NAME, thread_name, 0, 0, 0);
 	ret = build(&ctx, applied_mode, vcpu_calls, sizeof(vcpu_calls) / sizeof(vcpu_calls[0]),
@@ -205,6 +206,8 @@ int sandbox_enter_vcpu_thread(void)
 	}
 	if (ret < 0)
 		fprintf(stderr, "vmm: -sandbox: vCPU thread filter: %s\n", strerror(-ret));
+	else
+		vcpu_filtered = 1;
 	return ret;
 }
 

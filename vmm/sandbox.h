@@ -19,8 +19,12 @@ enum sandbox_mode { SANDBOX_OFF = 0, SANDBOX_KILL = 1, SANDBOX_LOG = 2 };
  * after a guest reset, return 0). 0 or a negative errno (message printed). */
 int sandbox_apply_process(enum sandbox_mode mode);
 
-/* Called by each vCPU thread before it enters the guest: adds the vCPU
- * allow-list to this thread when the sandbox is on. Returns 0 or -errno. */
+/* Called by each vCPU thread before every KVM_RUN: the first call after the
+ * process list went in adds the vCPU allow-list to this thread; any other
+ * call is a thread-local flag test (cheap next to a VM exit). So a vCPU
+ * thread started before sandbox_apply_process() (on-demand start) gets the
+ * process list at once (TSYNC) and its own list at its next exit from
+ * KVM_RUN. Returns 0 or -errno (the thread must stop). */
 int sandbox_enter_vcpu_thread(void);
 
 /* Test hook: when the environment variable VMM_TEST_FORBIDDEN_SYSCALL names

@@ -422,6 +422,10 @@ static void *vcpu_thread(void *arg)
 	sandbox_test_hook("vcpu");
 
 	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE)) {
+		if (sandbox_enter_vcpu_thread() < 0) {   /* a sandbox that came after us */
+			fail(v, 3);
+			break;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			int err = errno;
 			if (err == EINTR || err == EAGAIN) {

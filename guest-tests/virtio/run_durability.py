@@ -21,7 +21,6 @@ corruption, and `qemu-img convert -O raw`):
 Exit 0 pass, 1 fail, 77 skip.
 """
 import argparse
-import fcntl
 import os
 import re
 import shutil
@@ -30,16 +29,16 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-SKIP = 77
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402  (guest-tests/harness.py: launch, read, KVM probe)
+from run_guest import base_cmd, modern  # noqa: E402  (the vmm/QEMU command lines)
+
+SKIP = harness.SKIP
 BLOCK = 4096
 STRIDE = 64 * 1024
 BATCH = 4
-DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
 TIMEOUT = 400
-QBOOT = "/usr/share/qemu/qboot.rom"   # much faster than SeaBIOS; vdrv assigns BARs
 M32 = 0xFFFFFFFF
 
 
@@ -48,19 +47,6 @@ def block_bytes(b, g):
     words += [((b * 0x9E3779B1) ^ (g * 0x85EBCA6B) ^ (i * 0x27D4EB2F)) & M32
               for i in range(4, BLOCK // 4)]
     return struct.pack("<%dI" % (BLOCK // 4), *words)
-
-
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        return fcntl.ioctl(fd, 0xAE00) == 12
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
 
 
 def check(data, n, r, rounds):
@@ -108,7 +94,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=1000)
     ap.add_argument("--kill-round", type=int, default=12)
     args = ap.parse_args()
-    if not kvm_usable():
+    if not harness.kvm_usable():
         print("SKIP: no usable /dev/kvm")
         return SKIP
     if args.qemu and not shutil.which("qemu-system-x86_64"):
@@ -125,46 +111,24 @@ def main():
                 f.truncate(size)
         else:
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", img, str(size)], check=True)
-        append = "rounds=%d batch=%d" % (args.rounds, BATCH)
-        kernel = os.path.join(args.guest_dir, "virtio_durability.elf")
-        drive = "file=%s,if=none,id=d0,format=%s" % (img, args.format)
-        if args.qemu:
-            cmd = ["qemu-system-x86_64", "-enable-kvm", "-cpu", "qemu64", "-M", "pc",
-                   "-m", "128M", "-nographic", "-no-reboot", "-nic", "none",
-                   "-device", DEBUG_EXIT, "-kernel", kernel, "-append", append,
-                   "-drive", drive, "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"]
-            if os.path.exists(QBOOT):
-                cmd += ["-bios", QBOOT]
-        else:
-            cmd = [args.vmm, "-m", "128M", "-nographic", "-device", DEBUG_EXIT,
-                   "-kernel", kernel, "-append", append,
-                   "-drive", drive, "-device", "virtio-blk-pci,drive=d0"]
-        print("+", " ".join(cmd), flush=True)
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
+        cmd = base_cmd(args, "virtio_durability", "rounds=%d batch=%d" % (args.rounds, BATCH)) + [
+            "-drive", "file=%s,if=none,id=d0,format=%s" % (img, args.format),
+            "-device", modern(args, "virtio-blk-pci,drive=d0")]
         flushed = re.compile(r"FLUSHED (\d+) (\d+)")
-        lines, state = [], {"killed_at": None}
+        state = {"killed_at": None}
 
-        def reader():
-            for raw in p.stdout:
-                line = raw.decode(errors="replace").replace("\r", "").rstrip("\n")
-                lines.append(line)
-                m = flushed.search(line)
-                if m and state["killed_at"] is None and int(m.group(2)) >= args.kill_round:
-                    p.send_signal(signal.SIGKILL)
-                    state["killed_at"] = line
-        t = threading.Thread(target=reader, daemon=True)
-        t.start()
-        try:
-            status = p.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            t.join(5)
+        def on_line(vm, line):
+            m = flushed.search(line)
+            if m and state["killed_at"] is None and int(m.group(2)) >= args.kill_round:
+                vm.proc.send_signal(signal.SIGKILL)
+                state["killed_at"] = line
+        vm = harness.Streamed(cmd, on_line)
+        status = vm.wait(TIMEOUT)
+        lines = vm.lines
+        if status is None:
             print("\n".join(lines[-40:]))
             print("FAIL: timeout after %d s" % TIMEOUT)
             return 1
-        t.join(10)
         out = "\n".join(lines)
         shown = [l for l in lines if not flushed.search(l)]
         print("\n".join(shown[-30:]))
