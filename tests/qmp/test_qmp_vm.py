@@ -15,6 +15,13 @@ CASE is one of:
   paused    -S: status "prelaunch", no guest output until cont; a
             system_reset in prelaunch or while paused emits RESET and keeps
             the state (QEMU's behaviour), cont then boots the fresh board
+  cdrom     (--kernel cdrom_media.elf) the guest reads the -cdrom and locks
+            it; eject without force is refused with QEMU's message and the
+            guest gets an eject request (it unlocks); eject opens the tray
+            (DEVICE_TRAY_MOVED, query-block), the guest sees NOT READY;
+            blockdev-change-medium to a missing file fails, to a second
+            image succeeds: the guest sees UNIT ATTENTION once, the new
+            capacity and the new bytes
   signals   SIGTERM presses the power button (guest powers off: exit 0);
             a guest ignoring it is stopped after -shutdown-timeout; -pidfile
             is locked while running and removed; -mon/-chardev spelling
@@ -204,6 +211,59 @@ def case_paused(args, tmp):
     return vm
 
 
+def case_cdrom(args, tmp):
+    one, two = os.path.join(tmp, "one.img"), os.path.join(tmp, "two.img")
+    for path, text, blocks in ((one, b"MEDIUM-ONE------", 64), (two, b"MEDIUM-TWO++++++", 100)):
+        with open(path, "wb") as f:
+            f.write(text + bytes(blocks * 2048 - len(text)))
+    vm = VM(args, tmp, extra=["-cdrom", one, "-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
+    q = QMP(vm.sock)
+    check(vm.wait_serial(r"^locked$", timeout=120), "guest read the CD and locked it")
+    check(re.search(r"^read1 MEDIUM-ONE------$", vm.out(), re.M) is not None, "guest read the first medium")
+    cd = q.ok("query-block")[0]
+    ins = cd.get("inserted", {})
+    check(cd["device"] == "virtio0" and cd["removable"] is True and cd["locked"] is True and
+          cd["tray_open"] is False and ins.get("file") == one and ins.get("ro") is True and
+          ins.get("image", {}).get("virtual-size") == 64 * 2048, "query-block: locked CD %r" % cd)
+
+    r = q.cmd("eject", {"device": "ide1-cd0"})
+    check(r.get("error", {}).get("desc") == "Device 'ide1-cd0' is locked and force was not "
+          "specified, wait for tray to open and try again", "eject while locked refused: %r" % r)
+    check(vm.wait_serial(r"^event 1 status 2$"), "guest got an eject request event")
+    check(vm.wait_serial(r"^unlocked$"), "guest unlocked")
+    check(q.ok("query-block")[0]["locked"] is False, "query-block: unlocked")
+    r = q.cmd("eject", {"device": "nosuch"})
+    check(r.get("error", {}).get("class") == "DeviceNotFound", "eject of an unknown device %r" % r)
+
+    q.ok("eject", {"id": "virtio0"})
+    ev = q.wait_event("DEVICE_TRAY_MOVED", 10)
+    check(ev["data"] == {"device": "virtio0", "id": "virtio0", "tray-open": True}, "tray opened %r" % ev)
+    cd = q.ok("query-block")[0]
+    check(cd["tray_open"] is True and "inserted" not in cd, "query-block: ejected %r" % cd)
+    check(vm.wait_serial(r"^event 3 status 1$"), "guest got a media removal event")
+    check(vm.wait_serial(r"^tur 2/3a/2$"), "guest: NOT READY, medium not present, tray open")
+
+    r = q.cmd("blockdev-change-medium", {"device": "virtio0", "filename": os.path.join(tmp, "missing.iso"),
+                                         "format": "raw"})
+    check(r.get("error", {}).get("desc", "").startswith("Could not open '"), "missing image refused %r" % r)
+    check(q.ok("query-block")[0]["tray_open"] is True, "a failed change leaves the drive empty")
+    q.ok("blockdev-change-medium", {"device": "virtio0", "filename": two, "format": "raw"})
+    ev = q.wait_event("DEVICE_TRAY_MOVED", 10)
+    check(ev["data"]["tray-open"] is False, "tray closed %r" % ev)
+    cd = q.ok("query-block")[0]
+    ins = cd.get("inserted", {})
+    check(cd["tray_open"] is False and ins.get("file") == two and
+          ins.get("image", {}).get("virtual-size") == 100 * 2048, "query-block: new medium %r" % cd)
+    check(vm.wait_serial(r"^read2 MEDIUM-TWO\+{6}$", timeout=120), "guest read the new medium")
+    out = vm.out()
+    check(re.search(r"^tur 6/28/0\ntur good$", out, re.M) is not None, "UNIT ATTENTION 28 once, then ready")
+    check(re.search(r"^event 2 status 2$", out, re.M) is not None, "guest got a new media event")
+    check(re.search(r"^capacity 99$", out, re.M) is not None, "guest sees the new capacity")
+    rc = vm.wait_exit(60)
+    check(rc == 1, "guest passed (debug-exit status 1, got %r)" % rc)
+    return vm
+
+
 def case_hostile(args, tmp):
     vm = VM(args, tmp)
     q = QMP(vm.sock)
@@ -350,7 +410,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmm", required=True)
     ap.add_argument("--kernel", required=True)
-    ap.add_argument("case", choices=["control", "hostile", "noshut", "signals", "paused"])
+    ap.add_argument("case", choices=["control", "hostile", "noshut", "signals", "paused", "cdrom"])
     args = ap.parse_args()
     if not kvm_usable():
         print("SKIP: /dev/kvm is not usable")
@@ -362,7 +422,7 @@ def main():
     try:
         vm = {"control": case_control, "hostile": case_hostile,
               "noshut": case_noshut, "signals": case_signals,
-              "paused": case_paused}[args.case](args, tmp)
+              "paused": case_paused, "cdrom": case_cdrom}[args.case](args, tmp)
     except (QMPError, OSError, KeyError, TypeError, ValueError) as e:
         failures.append("exception: %r" % (e,))
         print("FAIL: exception %r" % (e,))
