@@ -242,6 +242,16 @@ static void test_commands(void)
 	close(fd);
 }
 
+/* One request answered with an error: its class (unless cls is NULL) and desc. */
+static void expect_err(int fd, const char *req, const char *cls, const char *desc)
+{
+	json_t *r = cmd(fd, req);
+	if (cls)
+		CHECK_STR(err_class(r), cls);
+	CHECK_STR(err_desc(r), desc);
+	json_decref(r);
+}
+
 static void test_medium(void)
 {
 	int fd = negotiated_client();
@@ -250,20 +260,15 @@ static void test_medium(void)
 	CHECK_EQ(med.calls, 1);
 	CHECK(med.a.device == NULL && med.a.filename == NULL && med.a.force == 1);
 	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"nope\"}}");
-	CHECK_STR(err_class(r), "DeviceNotFound");
-	CHECK_STR(err_desc(r), "Device 'nope' not found");
-	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"eject\"}");
-	CHECK_STR(err_desc(r), "Need exactly one of 'device' and 'id'");
-	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"cd0\", \"id\": \"cd0\"}}");
-	CHECK_STR(err_desc(r), "Need exactly one of 'device' and 'id'");
-	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"cd0\", \"force\": 1}}");
-	CHECK_STR(err_desc(r), "Invalid parameter type for 'force', expected: boolean");
-	json_decref(r);
-	CHECK_EQ(med.calls, 2);     /* the three above never reached the VM */
+	expect_err(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"nope\"}}",
+		   "DeviceNotFound", "Device 'nope' not found");
+	expect_err(fd, "{\"execute\": \"eject\"}",
+		   NULL, "Need exactly one of 'device' and 'id'");
+	expect_err(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"cd0\", \"id\": \"cd0\"}}",
+		   NULL, "Need exactly one of 'device' and 'id'");
+	expect_err(fd, "{\"execute\": \"eject\", \"arguments\": {\"device\": \"cd0\", \"force\": 1}}",
+		   NULL, "Invalid parameter type for 'force', expected: boolean");
+	CHECK_EQ(med.calls, 2);     /* argument errors never reach the VM */
 	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
 		"\"filename\": \"b.iso\", \"format\": \"raw\", \"read-only-mode\": \"retain\"}}");
 	CHECK(json_is_object(json_object_get(r, "return")));
@@ -271,18 +276,14 @@ static void test_medium(void)
 	CHECK_STR(med.format, "raw");
 	CHECK_STR(med.rom, "retain");
 	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\"}}");
-	CHECK_STR(err_desc(r), "Parameter 'filename' is missing");
-	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
-		"\"filename\": \"b.iso\", \"read-only-mode\": \"sometimes\"}}");
-	CHECK_STR(err_desc(r), "Parameter 'read-only-mode' does not accept value 'sometimes'");
-	json_decref(r);
-	r = cmd(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
-		"\"filename\": \"locked.iso\"}}");
-	CHECK_STR(err_class(r), "GenericError");
-	CHECK_STR(err_desc(r), "Device 'cd0' is locked and force was not specified, wait for tray to open and try again");
-	json_decref(r);
+	expect_err(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\"}}",
+		   NULL, "Parameter 'filename' is missing");
+	expect_err(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
+		"\"filename\": \"b.iso\", \"read-only-mode\": \"sometimes\"}}",
+		   NULL, "Parameter 'read-only-mode' does not accept value 'sometimes'");
+	expect_err(fd, "{\"execute\": \"blockdev-change-medium\", \"arguments\": {\"device\": \"cd0\", "
+		"\"filename\": \"locked.iso\"}}",
+		   "GenericError", "Device 'cd0' is locked and force was not specified, wait for tray to open and try again");
 	/* the pre-7.2 spelling: target and arg */
 	r = cmd(fd, "{\"execute\": \"change\", \"arguments\": {\"device\": \"cd0\", \"target\": \"c.iso\", \"arg\": \"raw\"}}");
 	CHECK(json_is_object(json_object_get(r, "return")));
