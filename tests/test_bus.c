@@ -68,6 +68,29 @@ int main(void)
 	CHECK_EQ(bus_read(&bus, 0x3f8, &r8, 1), -ENOENT);
 	CHECK_EQ(bus_register(&bus, 0x3f8, 8, &ops, &b, "moved"), 0);
 	CHECK_STR(bus_lookup_name(&bus, 0x3f9), "moved");
+
+	/* The per-thread last hit (the exit fast path) never outlives a
+	 * registration change: hit b's range, move it to a, hit again. */
+	b.regs[1] = 0xb1, a.regs[1] = 0xa1;
+	CHECK_EQ(bus_read(&bus, 0x3f9, &r8, 1), 0);
+	CHECK_EQ(r8, 0xb1);
+	CHECK_EQ(bus_read(&bus, 0x3f9, &r8, 1), 0);   /* from the cached hit */
+	CHECK_EQ(r8, 0xb1);
+	CHECK_EQ(bus_unregister(&bus, 0x3f8, &b), 0);
+	CHECK_EQ(bus_read(&bus, 0x3f9, &r8, 1), -ENOENT);
+	CHECK_EQ(r8, 0xff);
+	CHECK_EQ(bus_register(&bus, 0x3f8, 8, &ops, &a, "back"), 0);
+	CHECK_EQ(bus_read(&bus, 0x3f9, &r8, 1), 0);
+	CHECK_EQ(r8, 0xa1);
+	bus_destroy(&bus);
+
+	/* A new bus at the same address starts with a generation no thread
+	 * has cached. */
+	CHECK_EQ(bus_init(&bus, "pio"), 0);
+	CHECK_EQ(bus_read(&bus, 0x3f9, &r8, 1), -ENOENT);
+	CHECK_EQ(bus_register(&bus, 0x3f8, 8, &ops, &b, "b"), 0);
+	CHECK_EQ(bus_read(&bus, 0x3f9, &r8, 1), 0);
+	CHECK_EQ(r8, 0xb1);
 	bus_destroy(&bus);
 	return check_done();
 }

@@ -1,15 +1,29 @@
 /* I/O bus: sorted range table with binary search; handlers run outside the
- * lock so a handler may itself (un)register ranges (PCI BAR programming). */
+ * lock so a handler may itself (un)register ranges (PCI BAR programming).
+ * The exit path first tries the calling thread's last hit on this bus, valid
+ * while bus->gen is unchanged: a guest polling one register (a status port,
+ * a virtio ISR) then takes no lock at all (docs/performance.md, exit path). */
 #include "vmm/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Generations are unique in the process, so a bus destroyed and initialised
+ * again at the same address never matches a stale cached hit. */
+static uint64_t gen_counter;
+
+static void bump_gen(struct bus *bus)
+{
+	__atomic_store_n(&bus->gen, __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED),
+			 __ATOMIC_RELEASE);
+}
+
 int bus_init(struct bus *bus, const char *name)
 {
 	memset(bus, 0, sizeof(*bus));
 	bus->name = name;
+	bump_gen(bus);
 	return -pthread_rwlock_init(&bus->lock, NULL);
 }
 
@@ -60,6 +74,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	memmove(&bus->ranges[i + 1], &bus->ranges[i], (bus->nranges - i) * sizeof(bus->ranges[0]));
 	bus->ranges[i] = (struct bus_range){ base, len, ops, opaque, name };
 	bus->nranges++;
+	bump_gen(bus);
 out:
 	pthread_rwlock_unlock(&bus->lock);
 	return ret;
@@ -73,21 +88,47 @@ int bus_unregister(struct bus *bus, uint64_t base, void *opaque)
 	if (i < bus->nranges && bus->ranges[i].base == base && bus->ranges[i].opaque == opaque) {
 		memmove(&bus->ranges[i], &bus->ranges[i + 1], (bus->nranges - i - 1) * sizeof(bus->ranges[0]));
 		bus->nranges--;
+		bump_gen(bus);
 		ret = 0;
 	}
 	pthread_rwlock_unlock(&bus->lock);
 	return ret;
 }
 
+/* The last range each thread found on each bus (a machine has two buses,
+ * pio and mmio, so two slots, picked by the bus's address). */
+struct bus_hit {
+	const struct bus *bus;
+	uint64_t gen;
+	struct bus_range r;
+};
+static __thread struct bus_hit last_hit[2];
+
+static struct bus_hit *hit_slot(const struct bus *bus)
+{
+	return &last_hit[((uintptr_t)bus / sizeof(struct bus)) & 1];
+}
+
 /* Copies the range holding addr into *out. Devices outlive the vCPUs, so the
- * copy stays valid after the lock is dropped. */
+ * copy stays valid after the lock is dropped, and so does a cached copy
+ * whose generation is current: a (un)registration racing with the access
+ * is ordered before or after it either way, as with the lock. */
 static int lookup(struct bus *bus, uint64_t addr, struct bus_range *out)
 {
+	struct bus_hit *h = hit_slot(bus);
+	uint64_t gen = __atomic_load_n(&bus->gen, __ATOMIC_ACQUIRE);
+	if (h->bus == bus && h->gen == gen && addr - h->r.base < h->r.len) {
+		*out = h->r;
+		return 0;
+	}
 	int ret = -ENOENT;
 	pthread_rwlock_rdlock(&bus->lock);
 	unsigned i = find_slot(bus, addr);
 	if (i < bus->nranges && bus->ranges[i].base <= addr) {
 		*out = bus->ranges[i];
+		h->bus = bus;
+		h->gen = bus->gen;
+		h->r = *out;
 		ret = 0;
 	}
 	pthread_rwlock_unlock(&bus->lock);

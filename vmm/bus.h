@@ -3,7 +3,8 @@
  * both kinds). Handlers get the offset within their range. Overlapping
  * registrations are refused; unclaimed reads return all-ones and unclaimed
  * writes are dropped and counted, as on a PC. Thread-safe: vCPU threads
- * dispatch concurrently; (un)registration (BAR moves) takes the lock. */
+ * dispatch concurrently; (un)registration (BAR moves) takes the lock and
+ * bumps gen, which invalidates each thread's cached last hit (bus.c). */
 #ifndef VMM_BUS_H
 #define VMM_BUS_H
 
@@ -29,6 +30,7 @@ struct bus {
 	pthread_rwlock_t lock;
 	struct bus_range *ranges;  /* sorted by base, non-overlapping */
 	unsigned nranges, cap;
+	uint64_t gen;              /* bumped by every (un)registration */
 	uint64_t unclaimed_reads, unclaimed_writes;
 };
 
