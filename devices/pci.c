@@ -110,8 +110,14 @@ static void intx_update(struct pci_device *dev)
 		dev->config[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
 	else
 		dev->config[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
-	if (dev->intx && dev->host->irq)
+	/* A device that completes requests while its line is already up (a
+	 * guest that polls and never reads ISR) would otherwise cost one
+	 * KVM_IRQ_LINE ioctl per completion: a repeated level changes
+	 * nothing in the IOAPIC or PIC. */
+	if (dev->intx && dev->host->irq && assert != dev->intx_sent) {
+		dev->intx_sent = assert;
 		irq_set_line(dev->host->irq, dev->gsi, assert);
+	}
 }
 
 void pci_set_irq(struct pci_device *dev, int level)
@@ -511,6 +517,7 @@ int pci_register_device(struct pci_host *host, struct pci_device *dev, int slot)
 	dev->host = host;
 	dev->slot = slot;
 	dev->gsi = pci_intx_gsi(slot, 0);
+	dev->intx_sent = 0;
 	cfg_set(dev, PCI_VENDOR_ID, 2, dev->vendor_id);
 	cfg_set(dev, PCI_DEVICE_ID, 2, dev->device_id);
 	cfg_set(dev, PCI_REVISION_ID, 1, dev->revision);
@@ -551,8 +558,9 @@ void pci_unregister_device(struct pci_device *dev)
 	pthread_mutex_lock(&host->lock);
 	cfg_set(dev, PCI_COMMAND, 2, 0);
 	bars_update(dev);
-	if (dev->intx_level && dev->intx && host->irq)
+	if (dev->intx_sent && dev->intx && host->irq)
 		irq_set_line(host->irq, dev->gsi, 0);
+	dev->intx_sent = 0;
 	if (host->slots[dev->slot] == dev)
 		host->slots[dev->slot] = NULL;
 	pthread_mutex_unlock(&host->lock);

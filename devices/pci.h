@@ -111,6 +111,7 @@ struct pci_device {
 	uint8_t cap_last;             /* config offset of the last capability */
 	uint8_t cap_free;             /* next free config byte for a capability */
 	int intx_level;
+	int intx_sent;                /* level last driven on gsi (a repeat is not sent) */
 	/* MSI-X */
 	unsigned msix_nvec;
 	uint8_t msix_cap;

@@ -13,6 +13,7 @@ static struct pci_host host;
 
 struct irq_log {
 	int lines[32];
+	unsigned nline_calls;
 	unsigned nmsi;
 	uint64_t msi_addr;
 	uint32_t msi_data;
@@ -24,6 +25,7 @@ static int rec_set_line(void *o, uint32_t gsi, int level)
 	struct irq_log *l = o;
 	if (gsi < 32)
 		l->lines[gsi] = level;
+	l->nline_calls++;
 	return 0;
 }
 
@@ -276,6 +278,18 @@ int main(void)
 	conf1_write(1, PCI_COMMAND, 2, 7);
 	CHECK_EQ(log_.lines[17], 1);
 	pci_set_irq(&f->pci, 0);
+	CHECK_EQ(log_.lines[17], 0);
+	/* A level already driven is not sent again (one ioctl per change,
+	 * not per completion). */
+	unsigned calls = log_.nline_calls;
+	pci_set_irq(&f->pci, 1);
+	pci_set_irq(&f->pci, 1);
+	pci_set_irq(&f->pci, 1);
+	CHECK_EQ(log_.nline_calls, calls + 1);
+	CHECK_EQ(log_.lines[17], 1);
+	pci_set_irq(&f->pci, 0);
+	pci_set_irq(&f->pci, 0);
+	CHECK_EQ(log_.nline_calls, calls + 2);
 	CHECK_EQ(log_.lines[17], 0);
 
 	/* MSI-X: disabled -> -EAGAIN; masked vector pends; unmask delivers. */
