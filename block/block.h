@@ -40,6 +40,14 @@ int block_engine_fsync(struct block_engine *eng, int fd, block_done_fn done, voi
 /* Queue done(opaque, ret) to run from the next poll: for drivers that finish
  * a request without host I/O (zeroes, errors, metadata-only updates). */
 int block_engine_complete(struct block_engine *eng, block_done_fn done, void *opaque, int ret);
+/* Batching (Linux's blk_start_plug): between plug and unplug, host requests
+ * submitted on eng are queued and handed to the kernel together at unplug
+ * (one io_uring_enter for all the requests of a virtqueue notification
+ * instead of one per request). Nestable; any waiting poll submits what is
+ * queued first, so a synchronous wrapper inside a plugged section still
+ * completes. */
+void block_engine_plug(struct block_engine *eng);
+void block_engine_unplug(struct block_engine *eng);
 
 /* --- Drivers and devices. */
 

@@ -127,6 +127,21 @@ void engine_req_zero_rest(struct engine_req *r)
 	r->iovcnt = 0;
 }
 
+void block_engine_plug(struct block_engine *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	eng->plugged++;
+	pthread_mutex_unlock(&eng->lock);
+}
+
+void block_engine_unplug(struct block_engine *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	if (eng->plugged && --eng->plugged == 0 && eng->ops->unplug)
+		eng->ops->unplug(eng);
+	pthread_mutex_unlock(&eng->lock);
+}
+
 int engine_busy(struct block_engine *eng)
 {
 	int busy;

@@ -38,6 +38,9 @@ struct engine_backend_ops {
 	void (*reap)(struct block_engine *eng);
 	/* Waits for host I/O in flight to end and frees the back-end. */
 	void (*destroy)(struct block_engine *eng);
+	/* Optional, called with eng->lock held when the last plug is
+	 * removed: hand the requests queued meanwhile to the host. */
+	void (*unplug)(struct block_engine *eng);
 };
 
 struct block_engine {
@@ -45,6 +48,7 @@ struct block_engine {
 	int efd;                   /* eventfd: readable when callbacks are due */
 	unsigned queue_depth;
 	unsigned outstanding;      /* submitted, not yet on the ready list */
+	unsigned plugged;          /* block_engine_plug() depth: defer host submission */
 	struct engine_req *ready_head, *ready_tail;
 	const struct engine_backend_ops *ops;
 	void *backend;

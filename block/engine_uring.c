@@ -25,8 +25,9 @@ static void pend_push(struct uring_backend *u, struct engine_req *r)
 	u->pend_tail = r;
 }
 
-/* Moves waiting requests into the SQ and submits them. */
-static void uring_kick(struct block_engine *eng)
+/* Moves waiting requests into the SQ and submits them; while the engine is
+ * plugged and the SQ has room, only queues them (unless force). */
+static void uring_kick(struct block_engine *eng, int force)
 {
 	struct uring_backend *u = eng->backend;
 	unsigned queued = 0;
@@ -55,6 +56,8 @@ static void uring_kick(struct block_engine *eng)
 		u->inflight++;
 		queued++;
 	}
+	if (eng->plugged && !force && u->pend_head == NULL && io_uring_sq_space_left(&u->ring))
+		return;
 	/* Also retries SQEs left behind by an earlier -EAGAIN/-EBUSY. */
 	if (queued || io_uring_sq_ready(&u->ring))
 		io_uring_submit(&u->ring);
@@ -63,7 +66,12 @@ static void uring_kick(struct block_engine *eng)
 static void uring_submit(struct block_engine *eng, struct engine_req *r)
 {
 	pend_push(eng->backend, r);
-	uring_kick(eng);
+	uring_kick(eng, 0);
+}
+
+static void uring_unplug(struct block_engine *eng)
+{
+	uring_kick(eng, 1);
 }
 
 static void uring_reap(struct block_engine *eng)
@@ -99,7 +107,9 @@ static void uring_reap(struct block_engine *eng)
 		}
 		engine_finish_locked(eng, r);
 	}
-	uring_kick(eng);
+	/* Forced: a poll waiting inside a plugged section (a synchronous
+	 * wrapper) must see its own request reach the kernel. */
+	uring_kick(eng, 1);
 }
 
 static void uring_destroy(struct block_engine *eng)
@@ -134,6 +144,7 @@ static const struct engine_backend_ops uring_ops = {
 	.submit = uring_submit,
 	.reap = uring_reap,
 	.destroy = uring_destroy,
+	.unplug = uring_unplug,
 };
 
 int engine_uring_init(struct block_engine *eng)

@@ -29,9 +29,15 @@ void virtio_reqdev_destroy(struct virtio_reqdev *rd)
 void virtio_reqdev_notify(struct virtio_reqdev *rd, unsigned qidx)
 {
 	struct virtq *q = &rd->vdev->vq[qidx];
+	struct block_engine *eng;
 	bool notify = false;
 
 	pthread_mutex_lock(&rd->lock);
+	/* Everything this notification made available goes to the host in
+	 * one submission (block_engine_plug), not one syscall per request. */
+	eng = rd->bs && *rd->bs ? (*rd->bs)->engine : NULL;
+	if (eng)
+		block_engine_plug(eng);
 	while (!rd->broken[qidx]) {
 		int r = 0;
 
@@ -41,6 +47,8 @@ void virtio_reqdev_notify(struct virtio_reqdev *rd, unsigned qidx)
 		if (rd->broken[qidx] || r < 0 || !virtq_enable_notify(q))
 			break;
 	}
+	if (eng)
+		block_engine_unplug(eng);
 	if (notify)
 		virtio_notify_used(rd->vdev, qidx);
 	pthread_mutex_unlock(&rd->lock);
