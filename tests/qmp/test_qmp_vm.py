@@ -216,7 +216,10 @@ def case_cdrom(args, tmp):
     for path, text, blocks in ((one, b"MEDIUM-ONE------", 64), (two, b"MEDIUM-TWO++++++", 100)):
         with open(path, "wb") as f:
             f.write(text + bytes(blocks * 2048 - len(text)))
-    vm = VM(args, tmp, extra=["-cdrom", one, "-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
+    extra = ["-cdrom", one, "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if os.environ.get("VMM_TEST_SANDBOX"):      # e.g. "on": the image opens under seccomp
+        extra += ["-sandbox", os.environ["VMM_TEST_SANDBOX"]]
+    vm = VM(args, tmp, extra=extra)
     q = QMP(vm.sock)
     check(vm.wait_serial(r"^locked$", timeout=120), "guest read the CD and locked it")
     check(re.search(r"^read1 MEDIUM-ONE------$", vm.out(), re.M) is not None, "guest read the first medium")
