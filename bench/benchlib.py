@@ -2,30 +2,46 @@
 running a VMM with a timeout, medians with min-max, and the CSV contract of
 bench/run-all (rows bench,metric,vmm,qemu,ratio,unit,date,machine; ratio is
 vmm's value over QEMU's, whatever the unit)."""
-import fcntl
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guest-tests"))
+from harness import kvm_usable  # noqa: E402
 
 CSV_HEADER = "bench,metric,vmm,qemu,ratio,unit,date,machine"
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
 QBOOT = "/usr/share/qemu/qboot.rom"   # faster start than SeaBIOS; vdrv assigns BARs
 
 
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        return fcntl.ioctl(fd, 0xAE00) == 12   # KVM_GET_API_VERSION
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+def add_common_args(ap):
+    """The options every bench script shares with bench/run-all."""
+    ap.add_argument("--vmm", required=True)
+    ap.add_argument("--guest-dir", required=True)
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--quick", action="store_true", help="a few seconds of guest work (CI)")
+    ap.add_argument("--csv", help="append rows: " + CSV_HEADER)
+
+
+def alternate(rounds):
+    """(round, who) in the order A B, B A, A B, ...: drift in the machine's
+    load hits vmm and QEMU alike."""
+    for r in range(rounds):
+        for who in (("vmm", "qemu") if r % 2 == 0 else ("qemu", "vmm")):
+            yield r, who
+
+
+def skip_reason():
+    """Why a VMM-vs-QEMU benchmark cannot run here (exit 77), or None."""
+    if not kvm_usable():
+        return "no usable /dev/kvm (run through scripts/with-kvm)"
+    if not shutil.which("qemu-system-x86_64"):
+        return "no qemu-system-x86_64"
+    return None
 
 
 def qemu_pc_args():

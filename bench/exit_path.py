@@ -23,7 +23,6 @@ Exit 0, 1 when a run fails, 77 without /dev/kvm or QEMU.
 import argparse
 import os
 import re
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,20 +44,14 @@ def parse(out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vmm", required=True)
-    ap.add_argument("--guest-dir", required=True)
-    ap.add_argument("--rounds", type=int)
+    benchlib.add_common_args(ap)
     ap.add_argument("--n", type=int, help="exits per phase")
-    ap.add_argument("--quick", action="store_true", help="1 round, n=100000 (10000 nested in TCG)")
-    ap.add_argument("--csv")
     args = ap.parse_args()
     n = args.n or (1000000 if not args.quick else 10000 if benchlib.nested_in_tcg() else 100000)
     rounds = args.rounds or (1 if args.quick else 3)
-    if not benchlib.kvm_usable():
-        print("SKIP: no usable /dev/kvm (run through scripts/with-kvm)")
-        return 77
-    if not shutil.which("qemu-system-x86_64"):
-        print("SKIP: no qemu-system-x86_64")
+    why = benchlib.skip_reason()
+    if why:
+        print("SKIP: " + why)
         return 77
     kernel = os.path.join(args.guest_dir, "exit_path.elf")
     common = ["-m", "128M", "-nographic", "-device", benchlib.DEBUG_EXIT,
@@ -70,18 +63,15 @@ def main():
     }
     timeout = 300 + n * len(PHASES) // 1000   # up to 1 ms per exit
     res = {"vmm": [], "qemu": []}
-    for r in range(rounds):
-        # A B, then B A: drift in the machine's load hits both alike.
-        for who in (("vmm", "qemu") if r % 2 == 0 else ("qemu", "vmm")):
-            out = benchlib.run_guest("%s round %d" % (who, r + 1), cmds[who], timeout,
-                                     "EXIT done")
-            got = parse(out) if out else None
-            if not got or any(p not in got for p in PHASES):
-                print("%s: no result" % who, file=sys.stderr)
-                return 1
-            print("%s round %d: %s" % (who, r + 1, " ".join(
-                "%s=%.0f" % (p, got[p]) for p in PHASES)), file=sys.stderr, flush=True)
-            res[who].append(got)
+    for r, who in benchlib.alternate(rounds):
+        out = benchlib.run_guest("%s round %d" % (who, r + 1), cmds[who], timeout, "EXIT done")
+        got = parse(out) if out else None
+        if not got or any(p not in got for p in PHASES):
+            print("%s: no result" % who, file=sys.stderr)
+            return 1
+        print("%s round %d: %s" % (who, r + 1, " ".join(
+            "%s=%.0f" % (p, got[p]) for p in PHASES)), file=sys.stderr, flush=True)
+        res[who].append(got)
     print("exit path, %d exits per phase, %d rounds (median, min-max), %s, %s"
           % (n, rounds, benchlib.today(),
              benchlib.machine()))

@@ -22,7 +22,6 @@ Exit 0, 1 when a run fails, 77 without /dev/kvm or QEMU.
 import argparse
 import os
 import re
-import shutil
 import sys
 import tempfile
 
@@ -35,25 +34,19 @@ QUICK_TESTS = ("randread-4k-qd1", "randwrite-4k-qd1", "randread-4k-qd32", "randw
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vmm", required=True)
-    ap.add_argument("--guest-dir", required=True)
-    ap.add_argument("--rounds", type=int)
+    benchlib.add_common_args(ap)
     ap.add_argument("--secs", type=int)
     ap.add_argument("--size", type=int, help="image size in MiB")
     ap.add_argument("--cache", default="writeback", choices=("writeback", "none"))
     ap.add_argument("--seqqd", type=int, default=4)
     ap.add_argument("--only")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--csv")
     args = ap.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
     secs = args.secs or (1 if args.quick else 3)
     size = args.size or (64 if args.quick else 256)
-    if not benchlib.kvm_usable():
-        print("SKIP: no usable /dev/kvm (run through scripts/with-kvm)")
-        return 77
-    if not shutil.which("qemu-system-x86_64"):
-        print("SKIP: no qemu-system-x86_64")
+    why = benchlib.skip_reason()
+    if why:
+        print("SKIP: " + why)
         return 77
     kernel = os.path.join(args.guest_dir, "virtio_blk_bench.elf")
     append = "secs=%d seqqd=%d" % (secs, args.seqqd)
@@ -78,17 +71,15 @@ def main():
             "qemu": benchlib.qemu_pc_args() + common +
                     ["-device", "virtio-blk-pci,drive=d0,disable-legacy=on"],
         }
-        for r in range(rounds):
-            # A B, then B A: drift in the machine's load hits both alike.
-            for who in (("vmm", "qemu") if r % 2 == 0 else ("qemu", "vmm")):
-                out = benchlib.run_guest("%s round %d" % (who, r + 1), cmds[who], timeout,
-                                         "BENCH done")
-                if out is None:
-                    return 1
-                got = {m.group(1): int(m.group(4)) for m in LINE.finditer(out)}
-                print("%s round %d: %s" % (who, r + 1, " ".join(
-                    "%s=%d" % kv for kv in got.items())), file=sys.stderr, flush=True)
-                res[who].append(got)
+        for r, who in benchlib.alternate(rounds):
+            out = benchlib.run_guest("%s round %d" % (who, r + 1), cmds[who], timeout,
+                                     "BENCH done")
+            if out is None:
+                return 1
+            got = {m.group(1): int(m.group(4)) for m in LINE.finditer(out)}
+            print("%s round %d: %s" % (who, r + 1, " ".join(
+                "%s=%d" % kv for kv in got.items())), file=sys.stderr, flush=True)
+            res[who].append(got)
     print("virtio-blk, %d MiB raw image, cache=%s, %d s per test, %d rounds "
           "(median, min-max), %s, %s" % (size, args.cache, secs, rounds, benchlib.today(),
                                          benchlib.machine()))
