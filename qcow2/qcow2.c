@@ -293,9 +293,42 @@ int qcow2_write_l1_entry(struct qcow2_state *s, unsigned idx)
 	return qcow2_pwrite(s->fd, b, 8, s->l1_offset + (uint64_t)idx * 8);
 }
 
+/* The incompatible features field (qcow2.txt "Header", bytes 72-79, v3). */
+static int write_incompat(struct qcow2_state *s)
+{
+	uint8_t b[8];
+	int ret;
+
+	qcow2_put_be64(b, s->incompat);
+	ret = qcow2_pwrite(s->fd, b, 8, 72);
+	return ret < 0 ? ret : qcow2_sync(s);
+}
+
 int qcow2_mark_dirty(struct qcow2_state *s)
 {
-	return 0;   /* refcounts are always kept exact: the dirty bit is never needed */
+	int ret;
+
+	if (!qcow2_lazy(s) || s->dirty_marked)
+		return 0;
+	s->incompat |= QCOW2_INCOMPAT_DIRTY;
+	ret = write_incompat(s);
+	if (ret == 0)
+		s->dirty_marked = 1;
+	return ret;
+}
+
+/* After the refcounts are on disk: the image is consistent again. */
+static int mark_clean(struct qcow2_state *s)
+{
+	int ret;
+
+	if (!s->dirty_marked)
+		return 0;
+	s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+	ret = write_incompat(s);
+	if (ret == 0)
+		s->dirty_marked = 0;
+	return ret;
 }
 
 static void set_incompat_detail(struct qcow2_state *s, uint64_t bits)
@@ -763,6 +796,7 @@ static int qcow2_open(struct block_dev *bs, const char *path, const struct block
 			if (ret < 0)
 				goto fail_backing;
 			s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+			s->dirty_marked = 0;
 			rewrite = 1;
 		}
 		if (rewrite) {
@@ -797,7 +831,8 @@ static void qcow2_close(struct block_dev *bs)
 		return;
 	if (!s->read_only) {
 		pthread_mutex_lock(&s->lock);
-		qcow2_flush_all(s);
+		if (qcow2_flush_all(s) == 0)
+			mark_clean(s);
 		pthread_mutex_unlock(&s->lock);
 	}
 	if (bs->backing) {

@@ -44,8 +44,13 @@ static int write_entry(struct qcow2_state *s, struct qcow2_cache *c, struct qcow
 
 	if (!e->dirty)
 		return 0;
-	/* An L2 table may reference clusters whose refcount is only cached. */
-	if (c == &s->l2_cache) {
+	/* An L2 table may reference clusters whose refcount is only cached;
+	 * with lazy refcounts the dirty bit covers that instead. */
+	if (c == &s->l2_cache && qcow2_lazy(s)) {
+		ret = qcow2_mark_dirty(s);
+		if (ret < 0)
+			return ret;
+	} else if (c == &s->l2_cache) {
 		ret = qcow2_cache_write_all(s, &s->rb_cache);
 		if (ret == 0)
 			ret = qcow2_sync(s);
@@ -153,6 +158,20 @@ int qcow2_flush_all(struct qcow2_state *s)
 	/* Nothing cached to order: one barrier for the data writes. */
 	if (!cache_any_dirty(&s->rb_cache) && !cache_any_dirty(&s->l2_cache) && !s->ndeferred)
 		return qcow2_sync(s);
+	if (qcow2_lazy(s)) {
+		/* Unordered (the dirty bit is set): tables and refcounts, one
+		 * barrier, then the frees that wait for the tables. */
+		ret = qcow2_mark_dirty(s);
+		if (ret == 0)
+			ret = qcow2_cache_write_all(s, &s->l2_cache);
+		if (ret == 0)
+			ret = qcow2_cache_write_all(s, &s->rb_cache);
+		if (ret == 0)
+			ret = qcow2_sync(s);
+		if (ret == 0 && s->ndeferred)
+			ret = qcow2_apply_deferred(s);
+		return ret;
+	}
 	ret = qcow2_cache_write_all(s, &s->rb_cache);
 	if (ret == 0)
 		ret = qcow2_sync(s);

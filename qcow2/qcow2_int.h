@@ -172,6 +172,13 @@ static inline int qcow2_data_fd_for(const struct qcow2_state *s, uint64_t host, 
 	return s->direct_fd;
 }
 
+/* lazy_refcounts (qcow2.txt compatible feature bit 0) in effect: refcount
+ * blocks are written only at flush and close, the dirty bit set meanwhile. */
+static inline int qcow2_lazy(const struct qcow2_state *s)
+{
+	return (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS) && s->version >= 3 && !s->read_only;
+}
+
 /* qcow2.c */
 uint64_t qcow2_be64(const void *p);
 uint32_t qcow2_be32(const void *p);
@@ -188,6 +195,8 @@ int qcow2_overlaps_fixed(struct qcow2_state *s, uint64_t off, uint64_t len);
 /* Also the active L2 tables, refcount blocks and snapshot L1 tables (before in-place data writes). */
 int qcow2_overlaps_metadata(struct qcow2_state *s, uint64_t off, uint64_t len);
 int qcow2_write_l1_entry(struct qcow2_state *s, unsigned idx);
+/* Sets the dirty bit on disk before the first metadata write that leaves the
+ * refcounts behind (lazy refcounts only; no-op otherwise); clean close clears it. */
 int qcow2_mark_dirty(struct qcow2_state *s);
 
 /* qcow2_cache.c */
@@ -200,7 +209,8 @@ void qcow2_cache_mark_dirty(struct qcow2_cache *c, const uint8_t *data);
 int qcow2_cache_write_all(struct qcow2_state *s, struct qcow2_cache *c);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset);
 void qcow2_cache_clear(struct qcow2_cache *c);
-/* Metadata ordering: refcounts, sync, L2 tables, sync, deferred frees. */
+/* Metadata ordering: refcounts, sync, L2 tables, sync, deferred frees
+ * (lazy refcounts: dirty bit, L2 tables and refcounts, sync, deferred frees). */
 int qcow2_flush_all(struct qcow2_state *s);
 
 /* qcow2_refcount.c */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -480,6 +481,7 @@ static int cmd_truncate(struct io_state *st, int argc, char **argv)
 }
 
 static const char *const help_lines[] = {
+	"abort -- simulate a program crash using abort(3)",
 	"aio_flush -- completes all outstanding aio requests",
 	"alloc offset [count] -- checks if offset is allocated in the file",
 	"close -- close the current open file",
@@ -493,6 +495,7 @@ static const char *const help_lines[] = {
 	"quit -- exit the program",
 	"read [-Cqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset",
 	"readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes at a specified offset",
+	"sigraise signal -- raises a signal (simulates a crash without clean-up)",
 	"sleep -- waits for the given value in milliseconds",
 	"truncate off -- truncates the current file at the given offset",
 	"write [-cCfquz] [-P pattern] off len -- writes a number of bytes at a specified offset",
@@ -542,6 +545,20 @@ static int run_command(struct io_state *st, char *line)
 				printf("%s\n", help_lines[i]);
 		if (argc < 2)
 			printf("\nUse 'help commandname' for extended help.\n");
+		return 0;
+	}
+	/* As qemu-io: end without closing the image (crash tests). */
+	if (!strcmp(argv[0], "abort")) {
+		fflush(stdout);
+		abort();
+	}
+	if (!strcmp(argv[0], "sigraise")) {
+		int64_t sig;
+
+		if (argc != 2 || parse_num(argv[1], &sig) < 0 || sig < 1 || sig > 64)
+			return -EINVAL;
+		fflush(stdout);
+		raise((int)sig);
 		return 0;
 	}
 	if (!strcmp(argv[0], "sleep")) {
