@@ -296,12 +296,15 @@ bool virtq_enable_notify(struct virtq *q)
 	return virtq_has_avail(q);
 }
 
-size_t virtq_elem_read(const struct virtq_elem *elem, size_t off, void *buf, size_t len)
+/* Copies between buf and bytes [off, off + len) of iov[0 .. n); to_iov
+ * says which way. Returns the bytes copied. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len,
+		       bool to_iov)
 {
 	size_t done = 0;
 
-	for (unsigned i = 0; i < elem->out_num && done < len; i++) {
-		size_t l = elem->iov[i].iov_len;
+	for (unsigned i = 0; i < n && done < len; i++) {
+		size_t l = iov[i].iov_len;
 
 		if (off >= l) {
 			off -= l;
@@ -310,32 +313,24 @@ size_t virtq_elem_read(const struct virtq_elem *elem, size_t off, void *buf, siz
 		l -= off;
 		if (l > len - done)
 			l = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)elem->iov[i].iov_base + off, l);
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + off, (uint8_t *)buf + done, l);
+		else
+			memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, l);
 		done += l;
 		off = 0;
 	}
 	return done;
 }
 
+size_t virtq_elem_read(const struct virtq_elem *elem, size_t off, void *buf, size_t len)
+{
+	return iov_copy(elem->iov, elem->out_num, off, buf, len, false);
+}
+
 size_t virtq_elem_write(const struct virtq_elem *elem, size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = elem->out_num; i < elem->out_num + elem->in_num && done < len; i++) {
-		size_t l = elem->iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)elem->iov[i].iov_base + off, (const uint8_t *)buf + done, l);
-		done += l;
-		off = 0;
-	}
-	return done;
+	return iov_copy(elem->iov + elem->out_num, elem->in_num, off, (void *)buf, len, true);
 }
 
 const char *virtq_strerror(int err)
