@@ -168,27 +168,33 @@ static int check_range(struct block_dev *bs, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int block_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
-		 block_done_fn done, void *opaque)
+/* The request's iovecs are sane and [off, off + their total) is inside bs. */
+static int check_iov_range(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt)
 {
 	int64_t len = iov_total(iov, iovcnt);
 
 	if (len < 0)
 		return (int)len;
-	if (check_range(bs, off, (uint64_t)len) < 0)
-		return -EINVAL;
+	return check_range(bs, off, (uint64_t)len);
+}
+
+int block_preadv(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
+		 block_done_fn done, void *opaque)
+{
+	int ret = check_iov_range(bs, off, iov, iovcnt);
+
+	if (ret < 0)
+		return ret;
 	return bs->drv->preadv(bs, off, iov, iovcnt, done, opaque);
 }
 
 int block_pwritev(struct block_dev *bs, uint64_t off, const struct iovec *iov, int iovcnt,
 		  block_done_fn done, void *opaque)
 {
-	int64_t len = iov_total(iov, iovcnt);
+	int ret = check_iov_range(bs, off, iov, iovcnt);
 
-	if (len < 0)
-		return (int)len;
-	if (check_range(bs, off, (uint64_t)len) < 0)
-		return -EINVAL;
+	if (ret < 0)
+		return ret;
 	if (bs->read_only)
 		return -EROFS;
 	return bs->drv->pwritev(bs, off, iov, iovcnt, done, opaque);
