@@ -8,6 +8,7 @@
 #include "vmm/cli_internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,17 @@ static int save(struct vmm_config *cfg, const char *opt, const char *val, const 
 {
 	*out = cli_save_string(cfg, val);
 	return *out ? 0 : cli_fail(err, errlen, "%s: too many option values", opt);
+}
+
+/* id=VAL of a -drive or -netdev: non-empty and not taken already (what: "drive"). */
+static int save_id(struct vmm_config *cfg, const char *opt, const char *val, bool taken,
+		   const char *what, const char **out, char *err, size_t errlen)
+{
+	if (!*val)
+		return cli_fail(err, errlen, "%s: empty id", opt);
+	if (taken)
+		return cli_fail(err, errlen, "%s: duplicate %s id '%s'", opt, what, val);
+	return save(cfg, opt, val, out, err, errlen);
 }
 
 /* ---- drives ----------------------------------------------------------------- */
@@ -66,13 +78,8 @@ static int drive_prop(struct vmm_config *cfg, const char *opt, const char *key,
 			return cli_fail(err, errlen, "%s: unsupported format '%s' (raw, qcow2)", opt, val);
 		return save(cfg, opt, val, &d->format, err, errlen);
 	}
-	if (!strcmp(key, "id")) {
-		if (!*val)
-			return cli_fail(err, errlen, "%s: empty id", opt);
-		if (drive_find(cfg, val))
-			return cli_fail(err, errlen, "%s: duplicate drive id '%s'", opt, val);
-		return save(cfg, opt, val, &d->id, err, errlen);
-	}
+	if (!strcmp(key, "id"))
+		return save_id(cfg, opt, val, drive_find(cfg, val) != NULL, "drive", &d->id, err, errlen);
 	if (!strcmp(key, "cache")) {
 		static const struct { const char *name; enum cli_cache mode; } modes[] = {
 			{ "writeback", CLI_CACHE_WRITEBACK }, { "writethrough", CLI_CACHE_WRITETHROUGH },
@@ -267,13 +274,8 @@ static int tap_prop(struct vmm_config *cfg, const char *opt, const char *key,
 	}
 	if (!val)
 		return cli_fail(err, errlen, "%s: '%s' needs a value (%s=...)", opt, key, key);
-	if (!strcmp(key, "id")) {
-		if (!*val)
-			return cli_fail(err, errlen, "%s: empty id", opt);
-		if (netdev_find(cfg, val))
-			return cli_fail(err, errlen, "%s: duplicate netdev id '%s'", opt, val);
-		return save(cfg, opt, val, &nd->id, err, errlen);
-	}
+	if (!strcmp(key, "id"))
+		return save_id(cfg, opt, val, netdev_find(cfg, val) != NULL, "netdev", &nd->id, err, errlen);
 	if (!strcmp(key, "ifname")) {
 		if (!*val || strlen(val) >= 16)
 			return cli_fail(err, errlen, "%s: invalid tap name '%s' (1..15 characters)", opt, val);
@@ -422,6 +424,18 @@ int cli_dev_virtio_net(struct vmm_config *cfg, const char *opt, const char *arg,
 
 /* ---- references ----------------------------------------------------------------- */
 
+/* A -device's what=ref (users: the found back-end's user count, NULL when
+ * none has that id) must name an unused back-end. */
+static int ref_check(const char *dev, const char *what, const char *ref, const int *users,
+		     char *err, size_t errlen)
+{
+	if (!users)
+		return cli_fail(err, errlen, "-device %s: %s '%s' not found", dev, what, ref);
+	if (*users)
+		return cli_fail(err, errlen, "-device %s: %s '%s' is already in use", dev, what, ref);
+	return 0;
+}
+
 int cli_resolve_devices(struct vmm_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < cfg->nblk; i++) {
@@ -429,10 +443,9 @@ int cli_resolve_devices(struct vmm_config *cfg, char *err, size_t errlen)
 		if (!b->drive_ref)
 			continue;
 		struct cli_drive *d = drive_find(cfg, b->drive_ref);
-		if (!d)
-			return cli_fail(err, errlen, "-device virtio-blk-pci: drive '%s' not found", b->drive_ref);
-		if (d->users)
-			return cli_fail(err, errlen, "-device virtio-blk-pci: drive '%s' is already in use", b->drive_ref);
+		int ret = ref_check("virtio-blk-pci", "drive", b->drive_ref, d ? &d->users : NULL, err, errlen);
+		if (ret < 0)
+			return ret;
 		if (d->media == CLI_MEDIA_CDROM)
 			return cli_fail(err, errlen, "-device virtio-blk-pci: drive '%s' is a CD-ROM", b->drive_ref);
 		d->users++;
@@ -444,10 +457,9 @@ int cli_resolve_devices(struct vmm_config *cfg, char *err, size_t errlen)
 		if (!nic->netdev_ref)
 			continue;
 		struct cli_netdev *nd = netdev_find(cfg, nic->netdev_ref);
-		if (!nd)
-			return cli_fail(err, errlen, "-device virtio-net-pci: netdev '%s' not found", nic->netdev_ref);
-		if (nd->users)
-			return cli_fail(err, errlen, "-device virtio-net-pci: netdev '%s' is already in use", nic->netdev_ref);
+		int ret = ref_check("virtio-net-pci", "netdev", nic->netdev_ref, nd ? &nd->users : NULL, err, errlen);
+		if (ret < 0)
+			return ret;
 		if (nd->queues > 1 && !nic->mq)
 			return cli_fail(err, errlen, "-device virtio-net-pci: netdev '%s' has %u queues: add mq=on",
 					nic->netdev_ref, nd->queues);
