@@ -15,8 +15,8 @@ where KVM is nested in scripts/with-kvm's TCG L1, whose exits cost 0.2-0.5 ms):
           a KVM_EXIT_MMIO handled by the VMM's virtio-pci transport
   cpuid - handled inside KVM, never reaches the VMM: the floor of an exit, the
           same for both VMMs (a check that the comparison is fair)
-Both VMMs get -m 128M, -device virtio-rng-pci and -device isa-debug-exit;
-QEMU runs -enable-kvm -cpu qemu64 -M pc with qboot. ctest wraps this script
+Both VMMs get -cpu qemu64, -m 128M, -device virtio-rng-pci and -device
+isa-debug-exit; QEMU runs -enable-kvm -M pc with qboot. ctest wraps this script
 in scripts/with-kvm; under its TCG L1 only the ratios mean anything.
 Exit 0, 1 when a run fails, 77 without /dev/kvm or QEMU.
 """
@@ -57,7 +57,7 @@ def main():
     common = ["-m", "128M", "-nographic", "-device", benchlib.DEBUG_EXIT,
               "-kernel", kernel, "-append", "n=%d" % n]
     cmds = {
-        "vmm": [args.vmm] + common + ["-device", "virtio-rng-pci"],
+        "vmm": [args.vmm, "-cpu", "qemu64"] + common + ["-device", "virtio-rng-pci"],
         "qemu": benchlib.qemu_pc_args() + common +
                 ["-device", "virtio-rng-pci,disable-legacy=on"],
     }

@@ -11,9 +11,9 @@ usage: virtio_blk.py --vmm PATH --guest-dir DIR [--rounds N] [--secs N]
                      [--only NAME] [--quick] [--csv FILE]
 
 Both run with KVM (ctest wraps this script in scripts/with-kvm) and the same
-options: -m 512M, -drive file=IMG,if=none,id=d0,format=raw,cache=C,
--device virtio-blk-pci,drive=d0 (QEMU: disable-legacy=on, -cpu qemu64,
--M pc with qboot). The image is written in full first so that reads hit
+options: -cpu qemu64, -m 512M, -drive file=IMG,if=none,id=d0,format=raw,cache=C,
+-device virtio-blk-pci,drive=d0 (QEMU: disable-legacy=on, -M pc with
+qboot). The image is written in full first so that reads hit
 allocated blocks. Tests: 4 KiB random read/write at queue depth 1 and 32,
 1 MiB sequential read/write at --seqqd, each for --secs seconds of guest TSC
 time. --quick: 1 round, 1 s per test, 64 MiB, the four 4 KiB tests.
@@ -67,7 +67,7 @@ def main():
         common = ["-m", "512M", "-nographic", "-device", benchlib.DEBUG_EXIT, "-kernel", kernel,
                   "-append", append, "-drive", drive]
         cmds = {
-            "vmm": [args.vmm] + common + ["-device", "virtio-blk-pci,drive=d0"],
+            "vmm": [args.vmm, "-cpu", "qemu64"] + common + ["-device", "virtio-blk-pci,drive=d0"],
             "qemu": benchlib.qemu_pc_args() + common +
                     ["-device", "virtio-blk-pci,drive=d0,disable-legacy=on"],
         }
