@@ -365,29 +365,50 @@ static int build(struct builder *b, const struct acpi_config *cfg)
 	return b->overflow ? -BOOT_ERR_NO_ROOM : 0;
 }
 
+static void builder_free(struct builder *b)
+{
+	if (b)
+		free(b->buf);
+	free(b);
+}
+
+/* Builds the tables in host memory for guest address base: *out is the
+ * builder (free with builder_free) on success, NULL on failure. */
+static int build_aside(const struct acpi_config *cfg, uint64_t base, struct builder **out)
+{
+	struct builder *b = calloc(1, sizeof(*b));
+	int ret;
+
+	*out = NULL;
+	if (b)
+		b->buf = malloc(TABLES_CAP);
+	if (!b || !b->buf) {
+		builder_free(b);
+		return -ENOMEM;
+	}
+	b->base = base;
+	ret = build(b, cfg);
+	if (ret < 0)
+		builder_free(b);
+	else
+		*out = b;
+	return ret;
+}
+
 int acpi_build(struct guest_memory *mem, const struct acpi_config *cfg)
 {
 	uint8_t *rsdp = guest_memory_ptr(mem, LAYOUT_ACPI_RSDP, RSDP_LEN);
 	uint8_t *dst = guest_memory_ptr(mem, LAYOUT_ACPI_TABLES, TABLES_CAP);
+	struct builder *b;
 	if (!rsdp || !dst)
 		return -BOOT_ERR_NO_ROOM;
 	/* Built aside and copied, so a failure leaves guest memory untouched. */
-	struct builder *b = calloc(1, sizeof(*b));
-	uint8_t *buf = malloc(TABLES_CAP);
-	if (!b || !buf) {
-		free(b);
-		free(buf);
-		return -ENOMEM;
-	}
-	b->buf = buf;
-	b->base = LAYOUT_ACPI_TABLES;
-	int ret = build(b, cfg);
+	int ret = build_aside(cfg, LAYOUT_ACPI_TABLES, &b);
 	if (ret == 0) {
-		memcpy(dst, buf, b->len);
+		memcpy(dst, b->buf, b->len);
 		memcpy(rsdp, b->rsdp, RSDP_LEN);
 	}
-	free(buf);
-	free(b);
+	builder_free(b);
 	return ret;
 }
 
@@ -415,21 +436,22 @@ static void loader_checksum(struct acpi_blob *out, const char *file, uint32_t fi
 	put(c + 64, len, 4);
 }
 
+static void loader_allocate(struct acpi_blob *out, const char *file, uint32_t align, uint8_t zone)
+{
+	uint8_t *c = loader_cmd(out, ACPI_LOADER_ALLOCATE);
+	loader_name(c, file);
+	put(c + 56, align, 4);
+	c[60] = zone;
+}
+
 int acpi_build_blob(const struct acpi_config *cfg, struct acpi_blob *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct builder *b = calloc(1, sizeof(*b));
-	uint8_t *buf = malloc(TABLES_CAP);
-	if (!b || !buf) {
-		free(b);
-		free(buf);
-		return -ENOMEM;
-	}
-	b->buf = buf;
-	b->base = 0;
-	int ret = build(b, cfg);
+	struct builder *b;
+	int ret = build_aside(cfg, 0, &b);
 	if (ret < 0)
-		goto out;
+		return ret;
+	const uint8_t *buf = b->buf;
 	size_t ncmds = 2 + b->nptrs + b->ntables + 2;
 	out->loader = calloc(ncmds, ACPI_LOADER_ENTRY_SIZE);
 	out->tables = malloc(b->len);
@@ -443,16 +465,10 @@ int acpi_build_blob(const struct acpi_config *cfg, struct acpi_blob *out)
 
 	/* The RSDP goes where an OS searches for it (the F-segment), the tables
 	 * anywhere in high memory with the FACS's 64-byte alignment kept. */
-	uint8_t *c = loader_cmd(out, ACPI_LOADER_ALLOCATE);
-	loader_name(c, ACPI_FILE_RSDP);
-	put(c + 56, 16, 4);
-	c[60] = ACPI_LOADER_ZONE_FSEG;
-	c = loader_cmd(out, ACPI_LOADER_ALLOCATE);
-	loader_name(c, ACPI_FILE_TABLES);
-	put(c + 56, 64, 4);
-	c[60] = ACPI_LOADER_ZONE_HIGH;
+	loader_allocate(out, ACPI_FILE_RSDP, 16, ACPI_LOADER_ZONE_FSEG);
+	loader_allocate(out, ACPI_FILE_TABLES, 64, ACPI_LOADER_ZONE_HIGH);
 	for (unsigned i = 0; i < b->nptrs; i++) {
-		c = loader_cmd(out, ACPI_LOADER_ADD_POINTER);
+		uint8_t *c = loader_cmd(out, ACPI_LOADER_ADD_POINTER);
 		loader_name(c, b->ptrs[i].in_rsdp ? ACPI_FILE_RSDP : ACPI_FILE_TABLES);
 		loader_name(c + 56, ACPI_FILE_TABLES);
 		put(c + 112, b->ptrs[i].offset, 4);
@@ -467,8 +483,7 @@ int acpi_build_blob(const struct acpi_config *cfg, struct acpi_blob *out)
 out:
 	if (ret < 0)
 		acpi_blob_free(out);
-	free(buf);
-	free(b);
+	builder_free(b);
 	return ret;
 }
 
