@@ -225,17 +225,7 @@ static int pvh_start(struct boot_ctx *ctx, const struct elf_info *info)
 	}
 	boot_put64(si + 40, PVH_MEMMAP);
 	boot_put32(si + 48, (uint32_t)n);
-	if (guest_memory_write(mem, LAYOUT_PVH_START_INFO, si, sizeof(si)) < 0)
-		return -BOOT_ERR_NO_ROOM;
-
-	struct boot_cpu_state *cpu = ctx->cpu;
-	cpu->mode = BOOT_CPU_PROT32;
-	ret = boot_setup_gdt(mem, cpu);
-	if (ret < 0)
-		return ret;
-	cpu->rip = info->pvh_entry;
-	cpu->rbx = LAYOUT_PVH_START_INFO;
-	return 0;
+	return boot_enter_prot32(mem, ctx->cpu, LAYOUT_PVH_START_INFO, si, sizeof(si), info->pvh_entry);
 }
 
 int elf_load_kernel(struct boot_ctx *ctx, const struct boot_file *f)

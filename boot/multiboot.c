@@ -256,16 +256,8 @@ int multiboot_load(struct boot_ctx *ctx, const struct boot_file *f, uint64_t hdr
 	boot_put32(mbi + 48, (uint32_t)(LAYOUT_ZERO_PAGE + MBI_MMAP_OFF));
 	memcpy(mbi + MBI_NAME_OFF, "vmm", 4);
 	boot_put32(mbi + 64, (uint32_t)(LAYOUT_ZERO_PAGE + MBI_NAME_OFF));
-	if (guest_memory_write(mem, LAYOUT_ZERO_PAGE, mbi, sizeof(mbi)) < 0)
-		return -BOOT_ERR_NO_ROOM;
-
-	struct boot_cpu_state *cpu = ctx->cpu;
-	cpu->mode = BOOT_CPU_PROT32;
-	ret = boot_setup_gdt(mem, cpu);
-	if (ret < 0)
-		return ret;
-	cpu->rip = entry;
-	cpu->rax = MB_BOOT_MAGIC;
-	cpu->rbx = LAYOUT_ZERO_PAGE;
-	return 0;
+	ret = boot_enter_prot32(mem, ctx->cpu, LAYOUT_ZERO_PAGE, mbi, sizeof(mbi), entry);
+	if (ret == 0)
+		ctx->cpu->rax = MB_BOOT_MAGIC;
+	return ret;
 }

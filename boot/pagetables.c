@@ -37,6 +37,22 @@ int boot_setup_gdt(struct guest_memory *mem, struct boot_cpu_state *cpu)
 	return 0;
 }
 
+int boot_enter_prot32(struct guest_memory *mem, struct boot_cpu_state *cpu, uint64_t info_gpa,
+		      const void *info, size_t len, uint64_t entry)
+{
+	int ret;
+
+	if (guest_memory_write(mem, info_gpa, info, len) < 0)
+		return -BOOT_ERR_NO_ROOM;
+	cpu->mode = BOOT_CPU_PROT32;
+	ret = boot_setup_gdt(mem, cpu);
+	if (ret < 0)
+		return ret;
+	cpu->rip = entry;
+	cpu->rbx = info_gpa;
+	return 0;
+}
+
 int boot_setup_identity_map(struct guest_memory *mem, struct boot_cpu_state *cpu)
 {
 	uint64_t table[512];

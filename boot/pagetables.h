@@ -4,6 +4,7 @@
 #ifndef VMM_BOOT_PAGETABLES_H
 #define VMM_BOOT_PAGETABLES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct guest_memory;
@@ -21,6 +22,13 @@ struct boot_cpu_state;
  * selectors for cpu->mode (set mode first). Returns 0 or -BOOT_ERR_NO_ROOM
  * when low memory is not RAM. */
 int boot_setup_gdt(struct guest_memory *mem, struct boot_cpu_state *cpu);
+
+/* Writes the boot information block (len bytes of info at guest address
+ * info_gpa: PVH start_info, multiboot info) and sets cpu up to enter a
+ * 32-bit flat protected-mode entry point at entry with ebx = info_gpa
+ * (GDT as boot_setup_gdt). Returns 0 or -BOOT_ERR_NO_ROOM. */
+int boot_enter_prot32(struct guest_memory *mem, struct boot_cpu_state *cpu, uint64_t info_gpa,
+		      const void *info, size_t len, uint64_t entry);
 
 /* Writes PML4 at LAYOUT_PML4, one PDPT, four PDs identity-mapping 0..4 GiB
  * with 2 MiB pages, and sets cpu->cr3. Returns 0 or -BOOT_ERR_NO_ROOM. */
