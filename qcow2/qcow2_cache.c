@@ -168,8 +168,12 @@ int qcow2_flush_all(struct qcow2_state *s)
 			ret = qcow2_cache_write_all(s, &s->rb_cache);
 		if (ret == 0)
 			ret = qcow2_sync(s);
-		if (ret == 0 && s->ndeferred)
+		if (ret == 0 && s->ndeferred) {
+			/* Written, not waited for: the dirty bit covers them. */
 			ret = qcow2_apply_deferred(s);
+			if (ret == 0)
+				ret = qcow2_cache_write_all(s, &s->rb_cache);
+		}
 		return ret;
 	}
 	ret = qcow2_cache_write_all(s, &s->rb_cache);

@@ -6,6 +6,7 @@
 #include "block/block.h"
 #include "qcow2/qcow2.h"
 #include "tests/check.h"
+#include "tests/qcow2_test_util.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,21 +17,6 @@
 
 static char dir[256];
 static struct block_engine *eng;
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r != 0)
-		fprintf(stderr, "command failed (%d): %s\n", r, cmd);
-	return r;
-}
 
 static struct block_dev *op(const char *name)
 {
@@ -50,12 +36,9 @@ static struct block_dev *op(const char *name)
 static void save(const char *name, const uint8_t *ref)
 {
 	char p[512];
-	int fd;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0 && write(fd, ref, SIZE) == (ssize_t)SIZE);
-	close(fd);
+	CHECK_EQ(qt_write_file(p, ref, SIZE), 0);
 }
 
 static void wr(struct block_dev *bs, uint8_t *ref, uint64_t off, uint64_t len, uint8_t pat)
@@ -80,18 +63,15 @@ int main(void)
 	struct block_dev *bs;
 	int n = 0;
 
-	snprintf(dir, sizeof(dir), "/tmp/test_qcow2_snapshot.XXXXXX");
-	if (system("qemu-img --version >/dev/null 2>&1") != 0 || system("qemu-io --version >/dev/null 2>&1") != 0) {
-		printf("qemu-img/qemu-io not installed: skipped\n");
-		return 77;
-	}
-	if (!mkdtemp(dir) || block_engine_create(&eng, 16, 0) < 0) {
-		perror("setup");
-		return 1;
+	{
+		int r = qt_setup("test_qcow2_snapshot", 1, 16, dir, sizeof(dir), &eng);
+
+		if (r)
+			return r;
 	}
 
 	/* vmm makes s1 (state a) and s2 (state b), then writes state c. */
-	CHECK_EQ(sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=4096 v.qcow2 8M", dir), 0);
+	CHECK_EQ(qt_sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=4096 v.qcow2 8M", dir), 0);
 	bs = op("v.qcow2");
 	if (!bs)
 		return check_done();
@@ -124,12 +104,12 @@ int main(void)
 	save("a.raw", a);
 	save("b.raw", b);
 	save("c.raw", c);
-	CHECK_EQ(sh("qemu-img check -q %s/v.qcow2", dir), 0);
-	CHECK_EQ(sh("qemu-img snapshot -l %s/v.qcow2 | grep -q ' s1 '", dir), 0);
-	CHECK_EQ(sh("qemu-img snapshot -l %s/v.qcow2 | grep -q ' s2 '", dir), 0);
-	CHECK_EQ(sh("cd %s && qemu-img convert -l snapshot.name=s1 -O raw v.qcow2 s1.out && cmp -s s1.out a.raw", dir), 0);
-	CHECK_EQ(sh("cd %s && qemu-img convert -l snapshot.name=s2 -O raw v.qcow2 s2.out && cmp -s s2.out b.raw", dir), 0);
-	CHECK_EQ(sh("qemu-img compare -q %s/v.qcow2 %s/c.raw", dir, dir), 0);
+	CHECK_EQ(qt_sh("qemu-img check -q %s/v.qcow2", dir), 0);
+	CHECK_EQ(qt_sh("qemu-img snapshot -l %s/v.qcow2 | grep -q ' s1 '", dir), 0);
+	CHECK_EQ(qt_sh("qemu-img snapshot -l %s/v.qcow2 | grep -q ' s2 '", dir), 0);
+	CHECK_EQ(qt_sh("cd %s && qemu-img convert -l snapshot.name=s1 -O raw v.qcow2 s1.out && cmp -s s1.out a.raw", dir), 0);
+	CHECK_EQ(qt_sh("cd %s && qemu-img convert -l snapshot.name=s2 -O raw v.qcow2 s2.out && cmp -s s2.out b.raw", dir), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q %s/v.qcow2 %s/c.raw", dir, dir), 0);
 
 	/* vmm applies s1, writes, deletes s2. */
 	bs = op("v.qcow2");
@@ -146,15 +126,15 @@ int main(void)
 		block_close(bs);
 	}
 	save("a2.raw", a);
-	CHECK_EQ(sh("qemu-img check -q %s/v.qcow2", dir), 0);
-	CHECK_EQ(sh("qemu-img compare -q %s/v.qcow2 %s/a2.raw", dir, dir), 0);
-	CHECK_EQ(sh("qemu-img snapshot -l %s/v.qcow2 | grep -q ' s2 '", dir), 256);
+	CHECK_EQ(qt_sh("qemu-img check -q %s/v.qcow2", dir), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q %s/v.qcow2 %s/a2.raw", dir, dir), 0);
+	CHECK_EQ(qt_sh("qemu-img snapshot -l %s/v.qcow2 | grep -q ' s2 '", dir), 256);
 	/* qemu-img applies the vmm-made s1 and qemu-io writes over it. */
-	CHECK_EQ(sh("cd %s && qemu-img snapshot -a s1 v.qcow2 && qemu-io -c 'write -P 0x51 8k 100k' v.qcow2 >/dev/null && "
+	CHECK_EQ(qt_sh("cd %s && qemu-img snapshot -a s1 v.qcow2 && qemu-io -c 'write -P 0x51 8k 100k' v.qcow2 >/dev/null && "
 		    "qemu-img check -q v.qcow2 && qemu-img snapshot -d s1 v.qcow2 && qemu-img check -q v.qcow2", dir), 0);
 
 	/* Snapshots made by qemu-img, used by vmm. */
-	CHECK_EQ(sh("cd %s && qemu-img create -q -f qcow2 q.qcow2 8M && "
+	CHECK_EQ(qt_sh("cd %s && qemu-img create -q -f qcow2 q.qcow2 8M && "
 		    "qemu-io -c 'write -P 0x61 0 1M' q.qcow2 >/dev/null && qemu-img snapshot -c q1 q.qcow2 && "
 		    "qemu-img convert -O raw q.qcow2 q1.raw && "
 		    "qemu-io -c 'write -P 0x62 512k 1M' -c 'write -z 0 64k' q.qcow2 >/dev/null && qemu-img snapshot -c q2 q.qcow2 && "
@@ -184,12 +164,12 @@ int main(void)
 		save("q.raw", q1);
 		free(q1);
 	}
-	CHECK_EQ(sh("qemu-img check -q %s/q.qcow2", dir), 0);
-	CHECK_EQ(sh("qemu-img compare -q %s/q.qcow2 %s/q.raw", dir, dir), 0);
-	CHECK_EQ(sh("qemu-img snapshot -l %s/q.qcow2 | grep -q ' v3 '", dir), 0);
+	CHECK_EQ(qt_sh("qemu-img check -q %s/q.qcow2", dir), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q %s/q.qcow2 %s/q.raw", dir, dir), 0);
+	CHECK_EQ(qt_sh("qemu-img snapshot -l %s/q.qcow2 | grep -q ' v3 '", dir), 0);
 
 	block_engine_destroy(eng);
-	sh("rm -rf %s", dir);
+	qt_sh("rm -rf %s", dir);
 	free(a), free(b), free(c);
 	return check_done();
 }

@@ -10,6 +10,7 @@
 #include "block/block.h"
 #include "qcow2/qcow2.h"
 #include "tests/check.h"
+#include "tests/qcow2_test_util.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -30,23 +31,6 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r != 0)
-		fprintf(stderr, "command failed (%d): %s\n", r, cmd);
-	return r;
-}
-
-struct wait { int done, ret; };
-static void cb(void *o, int r) { ((struct wait *)o)->done = 1; ((struct wait *)o)->ret = r; }
 
 static struct block_dev *open_rw(const char *path)
 {
@@ -88,7 +72,7 @@ static void workload(const char *image, uint8_t *ref, uint64_t size, unsigned cs
 		if (kind < 6) {
 			/* Two disjoint writes in flight together, each 2 iovecs. */
 			uint64_t half = direct ? len / 2 & ~4095ull : len / 2, o2 = off + half;
-			struct wait w1 = { 0, 0 }, w2 = { 0, 0 };
+			struct qt_wait w1 = { 0, 0 }, w2 = { 0, 0 };
 			uint8_t pat = (uint8_t)rnd();
 
 			for (uint64_t j = 0; j < len; j++)
@@ -98,8 +82,8 @@ static void workload(const char *image, uint8_t *ref, uint64_t size, unsigned cs
 				struct iovec a[2] = { { buf, half / 3 }, { buf + half / 3, half - half / 3 } };
 				struct iovec b[2] = { { buf + half, (len - half) / 2 },
 						      { buf + half + (len - half) / 2, len - half - (len - half) / 2 } };
-				int r1 = half ? block_pwritev(bs, off, a, 2, cb, &w1) : (w1.done = 1, 0);
-				int r2 = block_pwritev(bs, o2, b, 2, cb, &w2);
+				int r1 = half ? block_pwritev(bs, off, a, 2, qt_cb, &w1) : (w1.done = 1, 0);
+				int r2 = block_pwritev(bs, o2, b, 2, qt_cb, &w2);
 
 				CHECK_EQ(r1, 0);
 				CHECK_EQ(r2, 0);
@@ -152,10 +136,7 @@ static void workload(const char *image, uint8_t *ref, uint64_t size, unsigned cs
 
 static void write_ref(const char *path, const uint8_t *ref, uint64_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	CHECK(fd >= 0 && write(fd, ref, size) == (ssize_t)size);
-	close(fd);
+	CHECK_EQ(qt_write_file(path, ref, size), 0);
 }
 
 /* The image (created by create_cmd or qcow2_create) after the workload. */
@@ -169,7 +150,7 @@ static void run(const char *name, const char *create_cmd, const struct qcow2_cre
 	snprintf(img, sizeof(img), "%s/%s", dir, name);
 	snprintf(rp, sizeof(rp), "%s/%s.ref", dir, name);
 	if (create_cmd)
-		CHECK_EQ(sh("cd %s && %s", dir, create_cmd), 0);
+		CHECK_EQ(qt_sh("cd %s && %s", dir, create_cmd), 0);
 	else
 		CHECK_EQ(qcow2_create(img, co), 0);
 	if (base) {   /* reference starts as the backing file's contents */
@@ -182,8 +163,8 @@ static void run(const char *name, const char *create_cmd, const struct qcow2_cre
 	}
 	workload(img, ref, size, cs, ops, 1);
 	write_ref(rp, ref, size);
-	CHECK_EQ(sh("qemu-img check -q '%s'", img), 0);
-	CHECK_EQ(sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", img, rp), 0);
+	CHECK_EQ(qt_sh("qemu-img check -q '%s'", img), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", img, rp), 0);
 	free(ref);
 }
 
@@ -191,14 +172,11 @@ int main(void)
 {
 	struct qcow2_create_opts co;
 
-	snprintf(dir, sizeof(dir), "/tmp/test_qcow2_write.XXXXXX");
-	if (system("qemu-img --version >/dev/null 2>&1") != 0) {
-		printf("qemu-img not installed: skipped\n");
-		return 77;
-	}
-	if (!mkdtemp(dir) || block_engine_create(&eng, 64, 0) < 0) {
-		perror("setup");
-		return 1;
+	{
+		int r = qt_setup("test_qcow2_write", 0, 64, dir, sizeof(dir), &eng);
+
+		if (r)
+			return r;
 	}
 
 	run("d64k.qcow2", "qemu-img create -q -f qcow2 d64k.qcow2 24M", NULL, 24 << 20, 65536, 300, NULL);
@@ -207,7 +185,7 @@ int main(void)
 	    8 << 20, 4096, 200, NULL);
 	run("v2.qcow2", "qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 10M", NULL, 10 << 20, 65536, 200, NULL);
 	run("extl2.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on extl2.qcow2 10M", NULL, 10 << 20, 65536, 200, NULL);
-	CHECK_EQ(sh("cd %s && head -c 12M /dev/urandom > base.raw", dir), 0);
+	CHECK_EQ(qt_sh("cd %s && head -c 12M /dev/urandom > base.raw", dir), 0);
 	run("over.qcow2", "qemu-img create -q -f qcow2 -b base.raw -F raw over.qcow2 12M", NULL, 12 << 20, 65536, 200,
 	    "base.raw");
 	run("overx.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=32k -b base.raw -F raw overx.qcow2 12M",
@@ -273,11 +251,11 @@ int main(void)
 			co.backing_fmt = i == 0 ? "raw" : NULL;
 			snprintf(p, sizeof(p), "%s/create%d.qcow2", dir, i);
 			CHECK_EQ(qcow2_create(p, &co), 0);
-			CHECK_EQ(sh("qemu-img check -q '%s'", p), 0);
-			CHECK_EQ(sh("qemu-img info '%s' | grep -q 'cluster_size: %u'", p, 4096u << i), 0);
+			CHECK_EQ(qt_sh("qemu-img check -q '%s'", p), 0);
+			CHECK_EQ(qt_sh("qemu-img info '%s' | grep -q 'cluster_size: %u'", p, 4096u << i), 0);
 		}
-		CHECK_EQ(sh("qemu-img info %s/create0.qcow2 | grep -q 'backing file: base.raw'", dir), 0);
-		CHECK_EQ(sh("cd %s && qemu-img convert -O raw create0.qcow2 c0.raw && head -c 3M base.raw | cmp -s - c0.raw", dir), 0);
+		CHECK_EQ(qt_sh("qemu-img info %s/create0.qcow2 | grep -q 'backing file: base.raw'", dir), 0);
+		CHECK_EQ(qt_sh("cd %s && qemu-img convert -O raw create0.qcow2 c0.raw && head -c 3M base.raw | cmp -s - c0.raw", dir), 0);
 		memset(&co, 0, sizeof(co));
 		co.size = 1000;
 		CHECK(qcow2_create(p, &co) < 0);   /* not a multiple of 512 */
@@ -339,17 +317,17 @@ int main(void)
 			block_close(bs);
 		}
 		write_ref(rp, ref, 4 << 20);
-		CHECK_EQ(sh("qemu-img check -q '%s'", p), 0);
-		CHECK_EQ(sh("qemu-img info '%s' | grep -q 'virtual size: 4 MiB'", p), 0);
-		CHECK_EQ(sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", p, rp), 0);
-		CHECK_EQ(sh("qemu-img check '%s' | grep -q '[1-9][0-9.]*%% compressed clusters'", p), 0);
+		CHECK_EQ(qt_sh("qemu-img check -q '%s'", p), 0);
+		CHECK_EQ(qt_sh("qemu-img info '%s' | grep -q 'virtual size: 4 MiB'", p), 0);
+		CHECK_EQ(qt_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", p, rp), 0);
+		CHECK_EQ(qt_sh("qemu-img check '%s' | grep -q '[1-9][0-9.]*%% compressed clusters'", p), 0);
 		free(ref);
 	}
 
 	/* A process killed at a random point of an allocating workload (tiny
 	 * caches, so metadata is written back all the time) leaves an image
 	 * qemu-img check finds free of errors (exit 0, or 3: leaks only). */
-	CHECK_EQ(sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=4096 kill.qcow2 64M", dir), 0);
+	CHECK_EQ(qt_sh("cd %s && qemu-img create -q -f qcow2 -o cluster_size=4096 kill.qcow2 64M", dir), 0);
 	for (int round = 0; round < 6; round++) {
 		char p[512];
 		pid_t pid;
@@ -394,7 +372,7 @@ int main(void)
 		}
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
-		rc = sh("qemu-img check -q '%s' >/dev/null 2>&1; r=$?; [ $r -eq 0 ] || [ $r -eq 3 ]", p);
+		rc = qt_sh("qemu-img check -q '%s' >/dev/null 2>&1; r=$?; [ $r -eq 0 ] || [ $r -eq 3 ]", p);
 		CHECK_EQ(rc, 0);
 		/* Our own check agrees and repairs the leaks for the next round. */
 		{
@@ -407,12 +385,12 @@ int main(void)
 				block_close(bs);
 			}
 		}
-		CHECK_EQ(sh("qemu-img check -q '%s'", p), 0);
+		CHECK_EQ(qt_sh("qemu-img check -q '%s'", p), 0);
 		/* The child really wrote before it died. */
-		CHECK_EQ(sh("test $(stat -c %%s '%s') -gt 100000", p), 0);
+		CHECK_EQ(qt_sh("test $(stat -c %%s '%s') -gt 100000", p), 0);
 	}
 
 	block_engine_destroy(eng);
-	sh("rm -rf %s", dir);
+	qt_sh("rm -rf %s", dir);
 	return check_done();
 }
