@@ -91,7 +91,10 @@ def machine():
     """Where the numbers come from (one CSV field, no commas): host name, CPUs,
     kernel, and whether KVM is nested in scripts/with-kvm's TCG L1."""
     tcg = nested_in_tcg()
-    return ("%s %dcpu linux-%s %s" % (platform.node(), os.cpu_count() or 0, platform.release(),
+    node = platform.node()
+    if node in ("", "(none)"):   # scripts/with-kvm's L1 has no host name
+        node = "l1"
+    return ("%s %dcpu linux-%s %s" % (node, os.cpu_count() or 0, platform.release(),
                                       "nested-kvm-in-tcg-l1" if tcg else "kvm")).replace(",", ";")
 
 
