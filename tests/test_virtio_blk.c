@@ -5,6 +5,7 @@
  * the file's bytes. */
 #include "devices/virtio/blk.h"
 #include "tests/check.h"
+#include "tests/virtio_test_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,62 +25,12 @@
 
 static struct guest_memory mem;
 static uint8_t *ram;
-static unsigned notifies, needs_reset;
-static uint16_t avail_idx, next_desc;
+/* Ring i at + i * 0x4000; the driver's side is tests/virtio_test_ring.h. */
+static struct vtring rings[VIRTIO_MAX_QUEUES];
 
-static void fake_notify_used(struct virtio_device *vdev, unsigned qidx)
-{
-	if (virtq_should_notify(&vdev->vq[qidx]))
-		notifies++;
-}
-static void fake_notify_config(struct virtio_device *vdev) {}
-static void fake_needs_reset(struct virtio_device *vdev) { needs_reset++; }
-static const struct virtio_transport_ops fake_transport = {
-	fake_notify_used, fake_notify_config, fake_needs_reset,
-};
-
-struct buf {
-	uint64_t addr;
-	uint32_t len;
-	int writable;
-};
-
-/* Queues one chain (each ring has its own area, ring i at + i * 0x4000). */
-static void post(unsigned ring, const struct buf *b, int n)
-{
-	uint64_t base = (uint64_t)ring * 0x4000;
-	uint16_t head = next_desc % QSIZE;
-
-	for (int i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((head + i) % QSIZE);
-		struct virtq_desc desc = {
-			.addr = b[i].addr, .len = b[i].len,
-			.flags = (uint16_t)((b[i].writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			.next = (uint16_t)((d + 1) % QSIZE),
-		};
-		memcpy(ram + base + DESC + 16 * d, &desc, sizeof(desc));
-	}
-	next_desc = (uint16_t)(next_desc + n);
-	memcpy(ram + base + AVAIL + 4 + 2 * (avail_idx % QSIZE), &head, 2);
-	avail_idx++;
-	memcpy(ram + base + AVAIL + 2, &avail_idx, 2);
-}
-
-static uint16_t used_idx(unsigned ring)
-{
-	uint16_t v;
-
-	memcpy(&v, ram + ring * 0x4000 + USED + 2, 2);
-	return v;
-}
-
-static uint32_t used_len(unsigned ring, uint16_t i)
-{
-	uint32_t v;
-
-	memcpy(&v, ram + ring * 0x4000 + USED + 4 + 8 * (i % QSIZE) + 4, 4);
-	return v;
-}
+static void post(unsigned ring, const struct vtring_buf *b, int n) { vtring_post(&rings[ring], b, n); }
+static uint16_t used_idx(unsigned ring) { return vtring_used_idx(&rings[ring]); }
+static uint32_t used_len(unsigned ring, uint16_t i) { return vtring_used_len(&rings[ring], i); }
 
 static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
 {
@@ -107,10 +58,9 @@ static void setup_queues(struct rig *r)
 		CHECK_EQ(virtq_setup(&r->vdev->vq[i], QSIZE, base + DESC, base + AVAIL, base + USED,
 				     r->vdev->driver_features), 0);
 		memset(ram + base, 0, 0x4000);
+		vtring_init(&rings[i], ram, QSIZE, base + DESC, base + AVAIL, base + USED);
 		r->seen[i] = 0;
 	}
-	avail_idx = 0;
-	next_desc = 0;
 }
 
 static void rig_init(struct rig *r, const char *path, const struct virtio_blk_opts *opts, int read_only)
@@ -122,7 +72,7 @@ static void rig_init(struct rig *r, const char *path, const struct virtio_blk_op
 	CHECK_EQ(block_open(&r->bs, path, &bo, r->eng, NULL), 0);
 	CHECK_EQ(virtio_blk_create(&r->blk, r->bs, opts), 0);
 	r->vdev = virtio_blk_device(r->blk);
-	r->vdev->transport = &fake_transport;
+	r->vdev->transport = &vtring_fake_transport;
 	r->vdev->driver_features = r->vdev->device_features | (1ull << VIRTIO_F_VERSION_1);
 	setup_queues(r);
 	if (r->vdev->ops->activate)
@@ -154,17 +104,17 @@ static uint32_t run(struct rig *r, unsigned ring)
 static uint32_t request(struct rig *r, unsigned ring, uint32_t type, uint64_t sector,
 			uint32_t out_len, uint32_t in_len)
 {
-	struct buf b[4];
+	struct vtring_buf b[4];
 	int n = 0;
 
 	put_hdr(HDR, type, sector);
 	ram[STAT] = 0xaa;
-	b[n++] = (struct buf){ HDR, 16, 0 };
+	b[n++] = (struct vtring_buf){ HDR, 16, 0 };
 	if (out_len)
-		b[n++] = (struct buf){ DATA, out_len, 0 };
+		b[n++] = (struct vtring_buf){ DATA, out_len, 0 };
 	if (in_len)
-		b[n++] = (struct buf){ DATA + 0x10000, in_len, 1 };
-	b[n++] = (struct buf){ STAT, 1, 1 };
+		b[n++] = (struct vtring_buf){ DATA + 0x10000, in_len, 1 };
+	b[n++] = (struct vtring_buf){ STAT, 1, 1 };
 	post(ring, b, n);
 	return run(r, ring);
 }
@@ -197,14 +147,14 @@ static void test_basic(const char *path, int fd)
 	put_hdr(HDR, VIRTIO_BLK_T_OUT, 3);
 	ram[STAT] = 0xaa;
 	{
-		struct buf b[] = { { HDR, 8, 0 }, { HDR + 8, 8, 0 }, { DATA, 700, 0 },
+		struct vtring_buf b[] = { { HDR, 8, 0 }, { HDR + 8, 8, 0 }, { DATA, 700, 0 },
 				   { DATA + 700, 324, 0 }, { STAT, 1, 1 } };
 
 		post(0, b, 5);
 	}
 	CHECK_EQ(run(&r, 0), 1);
 	CHECK_EQ(ram[STAT], VIRTIO_BLK_S_OK);
-	CHECK(notifies > 0);
+	CHECK(vtring_notifies > 0);
 	CHECK_EQ(pread(fd, file, 1024, 3 * 512), 1024);
 	CHECK_MEM(file, ram + DATA, 1024);
 
@@ -212,7 +162,7 @@ static void test_basic(const char *path, int fd)
 	memset(ram + DATA + 0x10000, 0, 2048);
 	put_hdr(HDR, VIRTIO_BLK_T_IN, 3);
 	{
-		struct buf b[] = { { HDR, 16, 0 }, { DATA + 0x10000, 512, 1 }, { DATA + 0x10200, 513, 1 } };
+		struct vtring_buf b[] = { { HDR, 16, 0 }, { DATA + 0x10000, 512, 1 }, { DATA + 0x10200, 513, 1 } };
 
 		post(0, b, 3);
 	}
@@ -281,7 +231,7 @@ static void test_basic(const char *path, int fd)
 	CHECK_EQ(ram[STAT], VIRTIO_BLK_S_UNSUPP);
 	CHECK_EQ(request(&r, 0, VIRTIO_BLK_T_SECURE_ERASE, 0, 16, 0), 1);
 	CHECK_EQ(ram[STAT], VIRTIO_BLK_S_UNSUPP);
-	CHECK_EQ(needs_reset, 0);
+	CHECK_EQ(vtring_needs_reset, 0);
 
 	/* Several requests in flight at once, completed exactly once each. */
 	{
@@ -289,7 +239,7 @@ static void test_basic(const char *path, int fd)
 
 		CHECK_EQ(pread(fd, file, 2560, 0), 2560);
 		for (int i = 0; i < 5; i++) {
-			struct buf b[] = { { HDR + 16 * i, 16, 0 }, { DATA + 0x10000 + 512 * i, 512, 1 },
+			struct vtring_buf b[] = { { HDR + 16 * i, 16, 0 }, { DATA + 0x10000 + 512 * i, 512, 1 },
 					   { STAT + i, 1, 1 } };
 
 			put_hdr(HDR + 16 * i, VIRTIO_BLK_T_IN, (uint64_t)(4 - i));
@@ -315,17 +265,17 @@ static void test_basic(const char *path, int fd)
 	/* Malformed: no writable status byte. The queue breaks (NEEDS_RESET),
 	 * nothing is pushed, later requests are ignored until a reset. */
 	{
-		struct buf b[] = { { HDR, 16, 0 } };
+		struct vtring_buf b[] = { { HDR, 16, 0 } };
 
 		put_hdr(HDR, VIRTIO_BLK_T_FLUSH, 0);
 		post(0, b, 1);
 		r.vdev->ops->queue_notify(r.vdev, 0);
 		block_engine_poll(r.eng, 0);
-		CHECK_EQ(needs_reset, 1);
+		CHECK_EQ(vtring_needs_reset, 1);
 		CHECK_EQ(used_idx(0), r.seen[0]);
 		put_hdr(HDR, VIRTIO_BLK_T_FLUSH, 0);
 		{
-			struct buf c[] = { { HDR, 16, 0 }, { STAT, 1, 1 } };
+			struct vtring_buf c[] = { { HDR, 16, 0 }, { STAT, 1, 1 } };
 
 			post(0, c, 2);
 		}
@@ -337,12 +287,12 @@ static void test_basic(const char *path, int fd)
 		setup_queues(&r);
 		CHECK_EQ(r.vdev->ops->activate(r.vdev), 0);
 		{
-			struct buf c[] = { { HDR, 8, 0 }, { STAT, 1, 1 } };
+			struct vtring_buf c[] = { { HDR, 8, 0 }, { STAT, 1, 1 } };
 
 			post(0, c, 2);
 		}
 		r.vdev->ops->queue_notify(r.vdev, 0);
-		CHECK_EQ(needs_reset, 2);
+		CHECK_EQ(vtring_needs_reset, 2);
 		CHECK_EQ(used_idx(0), 0);
 		r.vdev->ops->reset(r.vdev);
 		setup_queues(&r);
@@ -356,7 +306,7 @@ static void test_basic(const char *path, int fd)
 		put_hdr(HDR, VIRTIO_BLK_T_IN, 0);
 		ram[STAT] = 0xaa;
 		{
-			struct buf b[] = { { HDR, 16, 0 }, { DATA + 0x10000, 512, 1 }, { STAT, 1, 1 } };
+			struct vtring_buf b[] = { { HDR, 16, 0 }, { DATA + 0x10000, 512, 1 }, { STAT, 1, 1 } };
 
 			post(0, b, 3);
 		}
@@ -409,7 +359,7 @@ static void test_read_only_mq(const char *path)
 
 		CHECK_MEM(ram + DATA + 0x10000, zero, 20);
 	}
-	CHECK_EQ(needs_reset, 2);
+	CHECK_EQ(vtring_needs_reset, 2);
 	rig_fini(&r);
 }
 

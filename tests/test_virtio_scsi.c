@@ -7,6 +7,7 @@
 #include "devices/virtio/scsi.h"
 #include "devices/scsi_cd.h"
 #include "tests/check.h"
+#include "tests/virtio_test_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,54 +27,12 @@
 
 static struct guest_memory mem;
 static uint8_t *ram;
-static unsigned notifies, needs_reset;
-static uint16_t avail_idx[3], next_desc[3];
+/* Ring i at + i * 0x4000; the driver's side is tests/virtio_test_ring.h. */
+static struct vtring rings[3];
 
-static void fake_notify_used(struct virtio_device *vdev, unsigned qidx)
-{
-	if (virtq_should_notify(&vdev->vq[qidx]))
-		notifies++;
-}
-static void fake_notify_config(struct virtio_device *vdev) {}
-static void fake_needs_reset(struct virtio_device *vdev) { needs_reset++; }
-static const struct virtio_transport_ops fake_transport = {
-	fake_notify_used, fake_notify_config, fake_needs_reset,
-};
-
-struct buf { uint64_t addr; uint32_t len; int writable; };
-
-static void post(unsigned ring, const struct buf *b, int n)
-{
-	uint64_t base = (uint64_t)ring * 0x4000;
-	uint16_t head = next_desc[ring] % QSIZE;
-	for (int i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((head + i) % QSIZE);
-		struct virtq_desc desc = {
-			.addr = b[i].addr, .len = b[i].len,
-			.flags = (uint16_t)((b[i].writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			.next = (uint16_t)((d + 1) % QSIZE),
-		};
-		memcpy(ram + base + DESC + 16 * d, &desc, sizeof(desc));
-	}
-	next_desc[ring] = (uint16_t)(next_desc[ring] + n);
-	memcpy(ram + base + AVAIL + 4 + 2 * (avail_idx[ring] % QSIZE), &head, 2);
-	avail_idx[ring]++;
-	memcpy(ram + base + AVAIL + 2, &avail_idx[ring], 2);
-}
-
-static uint16_t used_idx(unsigned ring)
-{
-	uint16_t v;
-	memcpy(&v, ram + ring * 0x4000 + USED + 2, 2);
-	return v;
-}
-
-static uint32_t used_len(unsigned ring, uint16_t i)
-{
-	uint32_t v;
-	memcpy(&v, ram + ring * 0x4000 + USED + 4 + 8 * (i % QSIZE) + 4, 4);
-	return v;
-}
+static void post(unsigned ring, const struct vtring_buf *b, int n) { vtring_post(&rings[ring], b, n); }
+static uint16_t used_idx(unsigned ring) { return vtring_used_idx(&rings[ring]); }
+static uint32_t used_len(unsigned ring, uint16_t i) { return vtring_used_len(&rings[ring], i); }
 
 struct rig {
 	struct block_engine *eng;
@@ -91,7 +50,7 @@ static void rig_init(struct rig *r, const char *path)
 	CHECK_EQ(block_open(&r->bs, path, &bo, r->eng, NULL), 0);
 	CHECK_EQ(virtio_scsi_create(&r->s, r->bs, QSIZE), 0);
 	r->vdev = virtio_scsi_device(r->s);
-	r->vdev->transport = &fake_transport;
+	r->vdev->transport = &vtring_fake_transport;
 	r->vdev->driver_features = r->vdev->device_features | (1ull << VIRTIO_F_VERSION_1);
 	for (unsigned i = 0; i < r->vdev->num_queues; i++) {
 		uint64_t base = (uint64_t)i * 0x4000;
@@ -99,7 +58,7 @@ static void rig_init(struct rig *r, const char *path)
 		virtq_init(&r->vdev->vq[i], &mem);
 		CHECK_EQ(virtq_setup(&r->vdev->vq[i], QSIZE, base + DESC, base + AVAIL, base + USED,
 				     r->vdev->driver_features), 0);
-		avail_idx[i] = next_desc[i] = 0;
+		vtring_init(&rings[i], ram, QSIZE, base + DESC, base + AVAIL, base + USED);
 	}
 	CHECK_EQ(r->vdev->ops->activate(r->vdev), 0);
 }
@@ -131,7 +90,7 @@ static uint32_t cmd(struct rig *r, uint8_t target, uint16_t lun, const uint8_t *
 	memset(ram + RESP, 0xcc, sizeof(resp));
 	memset(ram + DATA, 0xcc, 0x10000);
 	/* request header split over two descriptors, response then data */
-	struct buf b[4] = { { REQ, 20, 0 }, { REQ + 20, sizeof(req) - 20, 0 }, { RESP, sizeof(resp), 1 },
+	struct vtring_buf b[4] = { { REQ, 20, 0 }, { REQ + 20, sizeof(req) - 20, 0 }, { RESP, sizeof(resp), 1 },
 			    { DATA, in_len, 1 } };
 	post(2, b, in_len ? 4 : 3);
 	uint32_t n = run(r, 2);
@@ -174,7 +133,7 @@ int main(void)
 	CHECK_EQ(resp.resid, 64);
 	CHECK_EQ(ram[DATA], 0x05);
 	CHECK_EQ(ram[DATA + 1], 0x80);
-	CHECK(notifies > 0);
+	CHECK(vtring_notifies > 0);
 
 	/* READ(10) of blocks 3..5 from the file */
 	uint8_t r10[10] = { 0x28, 0, 0, 0, 0, 3, 0, 0, 3, 0 };
@@ -230,25 +189,25 @@ int main(void)
 		uint32_t tmf[6] = { VIRTIO_SCSI_T_TMF, 0, 0x00000001, 0, 42, 0 };
 		memcpy(ram + REQ, tmf, 24);
 		ram[RESP] = 0xcc;
-		struct buf b[2] = { { REQ, 24, 0 }, { RESP, 1, 1 } };
+		struct vtring_buf b[2] = { { REQ, 24, 0 }, { RESP, 1, 1 } };
 		post(0, b, 2);
 		CHECK_EQ(run(&r, 0), 1);
 		CHECK_EQ(ram[RESP], VIRTIO_SCSI_S_FUNCTION_COMPLETE);
 		uint32_t an[4] = { VIRTIO_SCSI_T_AN_QUERY, 1, 0, 0x10 };
 		memcpy(ram + REQ, an, 16);
 		memset(ram + RESP, 0xcc, 8);
-		struct buf c[2] = { { REQ, 16, 0 }, { RESP, 5, 1 } };
+		struct vtring_buf c[2] = { { REQ, 16, 0 }, { RESP, 5, 1 } };
 		post(0, c, 2);
 		CHECK_EQ(run(&r, 0), 5);
 		CHECK_MEM(ram + RESP, ((uint8_t[]){ 0, 0, 0, 0, 0 }), 5);
 		uint32_t bad[1] = { 77 };
 		memcpy(ram + REQ, bad, 4);
-		struct buf d[2] = { { REQ, 4, 0 }, { RESP, 1, 1 } };
+		struct vtring_buf d[2] = { { REQ, 4, 0 }, { RESP, 1, 1 } };
 		post(0, d, 2);
 		CHECK_EQ(run(&r, 0), 1);
 		CHECK_EQ(ram[RESP], VIRTIO_SCSI_S_FAILURE);
 	}
-	CHECK_EQ(needs_reset, 0);
+	CHECK_EQ(vtring_needs_reset, 0);
 
 	/* malformed: response area too short -> NEEDS_RESET, nothing used */
 	{
@@ -256,13 +215,13 @@ int main(void)
 		memset(&req, 0, sizeof(req));
 		req.lun[0] = 1;
 		memcpy(ram + REQ, &req, sizeof(req));
-		struct buf b[2] = { { REQ, sizeof(req), 0 }, { RESP, 50, 1 } };
+		struct vtring_buf b[2] = { { REQ, sizeof(req), 0 }, { RESP, 50, 1 } };
 		post(2, b, 2);
 		r.vdev->ops->queue_notify(r.vdev, 2);
-		CHECK_EQ(needs_reset, 1);
+		CHECK_EQ(vtring_needs_reset, 1);
 		CHECK_EQ(used_idx(2), r.seen[2]);
 		/* the broken queue is ignored until reset */
-		struct buf c[3] = { { REQ, sizeof(req), 0 }, { RESP, sizeof(resp), 1 } };
+		struct vtring_buf c[3] = { { REQ, sizeof(req), 0 }, { RESP, sizeof(resp), 1 } };
 		post(2, c, 2);
 		r.vdev->ops->queue_notify(r.vdev, 2);
 		CHECK_EQ(used_idx(2), r.seen[2]);
@@ -275,7 +234,7 @@ int main(void)
 		virtq_reset(&r.vdev->vq[i]);
 		CHECK_EQ(virtq_setup(&r.vdev->vq[i], QSIZE, base + DESC, base + AVAIL, base + USED,
 				     r.vdev->driver_features), 0);
-		avail_idx[i] = next_desc[i] = 0;
+		vtring_init(&rings[i], ram, QSIZE, base + DESC, base + AVAIL, base + USED);
 		r.seen[i] = 0;
 	}
 	CHECK_EQ(r.vdev->ops->activate(r.vdev), 0);
