@@ -6,6 +6,7 @@
  * control queue, malformed RX chains set NEEDS_RESET. */
 #include "devices/virtio/net.h"
 #include "tests/check.h"
+#include "tests/virtio_test_ring.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,60 +21,15 @@
 
 static struct guest_memory mem;
 static uint8_t *ram;
-static unsigned notifies, needs_reset;
-static uint16_t avail_idx[8], next_desc[8], seen[8];
+static uint16_t seen[8];
 
-static void fake_notify_used(struct virtio_device *vdev, unsigned qidx)
-{
-	if (virtq_should_notify(&vdev->vq[qidx]))
-		notifies++;
-}
-static void fake_notify_config(struct virtio_device *vdev) {}
-static void fake_needs_reset(struct virtio_device *vdev) { needs_reset++; }
-static const struct virtio_transport_ops fake_transport = {
-	fake_notify_used, fake_notify_config, fake_needs_reset,
-};
+/* Ring q: descriptors at RING(q), avail at +0x200, used at +0x400; the
+ * driver's side is tests/virtio_test_ring.h. */
+static struct vtring rings[8];
 
-/* Ring q: descriptors at RING(q), avail at +0x200, used at +0x400. */
-struct buf {
-	uint64_t addr;
-	uint32_t len;
-	int writable;
-};
-
-static void post(unsigned q, const struct buf *b, int n)
-{
-	uint64_t base = RING(q);
-	uint16_t head = next_desc[q] % QSIZE;
-
-	for (int i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((head + i) % QSIZE);
-		struct virtq_desc desc = {
-			.addr = b[i].addr, .len = b[i].len,
-			.flags = (uint16_t)((b[i].writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			.next = (uint16_t)((d + 1) % QSIZE),
-		};
-		memcpy(ram + base + 16 * d, &desc, sizeof(desc));
-	}
-	next_desc[q] = (uint16_t)(next_desc[q] + n);
-	memcpy(ram + base + 0x200 + 4 + 2 * (avail_idx[q] % QSIZE), &head, 2);
-	avail_idx[q]++;
-	memcpy(ram + base + 0x200 + 2, &avail_idx[q], 2);
-}
-
-static uint16_t used_idx(unsigned q)
-{
-	uint16_t v;
-
-	memcpy(&v, ram + RING(q) + 0x400 + 2, 2);
-	return v;
-}
-
-static void used_elem(unsigned q, uint16_t i, uint32_t *id, uint32_t *len)
-{
-	memcpy(id, ram + RING(q) + 0x400 + 4 + 8 * (i % QSIZE), 4);
-	memcpy(len, ram + RING(q) + 0x400 + 4 + 8 * (i % QSIZE) + 4, 4);
-}
+static void post(unsigned q, const struct vtring_buf *b, int n) { vtring_post(&rings[q], b, n); }
+static uint16_t used_idx(unsigned q) { return vtring_used_idx(&rings[q]); }
+static void used_elem(unsigned q, uint16_t i, uint32_t *id, uint32_t *len) { vtring_used_elem(&rings[q], i, id, len); }
 
 struct rig {
 	struct event_loop *loop;
@@ -89,8 +45,8 @@ static void rig_init(struct rig *r, unsigned pairs, uint64_t features)
 
 	memset(r, 0, sizeof(*r));
 	memset(ram, 0, 0x10000);
-	memset(avail_idx, 0, sizeof(avail_idx));
-	memset(next_desc, 0, sizeof(next_desc));
+	for (unsigned q = 0; q < 8; q++)
+		vtring_init(&rings[q], ram, QSIZE, RING(q), RING(q) + 0x200, RING(q) + 0x400);
 	memset(seen, 0, sizeof(seen));
 	CHECK_EQ(event_loop_create(&r->loop), 0);
 	for (unsigned i = 0; i < pairs; i++) {
@@ -103,7 +59,7 @@ static void rig_init(struct rig *r, unsigned pairs, uint64_t features)
 	CHECK_EQ(tap_open_fds(&r->tap, fds, pairs), 0);
 	CHECK_EQ(virtio_net_create(&r->net, r->tap, r->loop, NULL), 0);
 	r->vdev = virtio_net_device(r->net);
-	r->vdev->transport = &fake_transport;
+	r->vdev->transport = &vtring_fake_transport;
 	r->vdev->driver_features = (r->vdev->device_features & features) | (1ull << VIRTIO_F_VERSION_1);
 	for (unsigned q = 0; q < r->vdev->num_queues; q++) {
 		virtq_init(&r->vdev->vq[q], &mem);
@@ -161,7 +117,7 @@ static void test_single(void)
 	ram[BUF] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	memcpy(ram + BUF + 12, frame, 100);
 	{
-		struct buf b[] = { { BUF, 12, 0 }, { BUF + 12, 40, 0 }, { BUF + 52, 60, 0 } };
+		struct vtring_buf b[] = { { BUF, 12, 0 }, { BUF + 12, 40, 0 }, { BUF + 52, 60, 0 } };
 
 		post(1, b, 3);
 	}
@@ -171,7 +127,7 @@ static void test_single(void)
 	CHECK_MEM(got, ram + BUF, 112);
 	/* A chain shorter than the header is dropped but returned. */
 	{
-		struct buf b[] = { { BUF, 8, 0 } };
+		struct vtring_buf b[] = { { BUF, 8, 0 } };
 
 		post(1, b, 1);
 	}
@@ -187,7 +143,7 @@ static void test_single(void)
 	spin(&r, 0, 1);
 	CHECK_EQ(used_idx(0), 0);
 	{
-		struct buf b[] = { { BUF + 0x1000, 2048, 1 } };
+		struct vtring_buf b[] = { { BUF + 0x1000, 2048, 1 } };
 
 		memset(ram + BUF + 0x1000, 0xee, 2048);
 		post(0, b, 1);
@@ -202,11 +158,11 @@ static void test_single(void)
 	memcpy(&nb, ram + BUF + 0x1000 + 10, 2);
 	CHECK_EQ(nb, 1);
 	CHECK_MEM(ram + BUF + 0x1000 + 12, frame, 100);
-	CHECK(notifies > 0);
+	CHECK(vtring_notifies > 0);
 
 	/* MRG_RXBUF: a 612-byte frame over three 256-byte chains. */
 	for (int i = 0; i < 4; i++) {
-		struct buf b[] = { { BUF + 0x2000 + 0x100 * (uint64_t)i, 256, 1 } };
+		struct vtring_buf b[] = { { BUF + 0x2000 + 0x100 * (uint64_t)i, 256, 1 } };
 
 		post(0, b, 1);
 	}
@@ -237,14 +193,14 @@ static void test_single(void)
 
 	/* A malformed RX chain (nothing writable): NEEDS_RESET, no crash. */
 	{
-		struct buf b[] = { { BUF + 0x3000, 64, 0 } };
+		struct vtring_buf b[] = { { BUF + 0x3000, 64, 0 } };
 
 		post(0, b, 1);
 	}
 	CHECK_EQ(send(r.peer[0], got, 60, 0), 60);
 	r.vdev->ops->queue_notify(r.vdev, 0);
 	spin(&r, 0, 6);
-	CHECK_EQ(needs_reset, 1);
+	CHECK_EQ(vtring_needs_reset, 1);
 	CHECK_EQ(used_idx(0), 5);
 	rig_fini(&r, 1);
 }
@@ -260,7 +216,7 @@ static void test_no_mrg(void)
 	/* Without MRG_RXBUF a chain must hold the frame: a short one gets it
 	 * truncated, num_buffers is 1 (5.1.6.3.2). */
 	{
-		struct buf b[] = { { BUF, 12, 1 }, { BUF + 12, 200, 1 } };
+		struct vtring_buf b[] = { { BUF, 12, 1 }, { BUF + 12, 200, 1 } };
 
 		post(0, b, 2);
 	}
@@ -284,14 +240,14 @@ static void test_mq(void)
 	uint8_t msg[100] = { 0 };
 	struct rig r;
 
-	needs_reset = 0;
+	vtring_needs_reset = 0;
 	rig_init(&r, 2, feat);
 	CHECK_EQ(r.vdev->num_queues, 5);
 	CHECK_EQ(((const struct virtio_net_config *)r.vdev->config)->max_virtqueue_pairs, 2);
 
 	/* Pair 1 is idle until the driver sets 2 pairs. */
 	{
-		struct buf b[] = { { BUF + 0x4000, 1024, 1 } };
+		struct vtring_buf b[] = { { BUF + 0x4000, 1024, 1 } };
 
 		post(2, b, 1);
 	}
@@ -303,7 +259,7 @@ static void test_mq(void)
 	/* VQ_PAIRS_SET 3: refused; 2: accepted, and the waiting frame lands. */
 	for (int pairs = 3; pairs >= 2; pairs--) {
 		uint8_t cmd[4] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, (uint8_t)pairs, 0 };
-		struct buf b[] = { { BUF + 0x5000, 4, 0 }, { BUF + 0x5010, 1, 1 } };
+		struct vtring_buf b[] = { { BUF + 0x5000, 4, 0 }, { BUF + 0x5010, 1, 1 } };
 
 		memcpy(ram + BUF + 0x5000, cmd, 4);
 		ram[BUF + 0x5010] = 0xaa;
@@ -319,14 +275,14 @@ static void test_mq(void)
 	memset(ram + BUF, 0, 12);
 	memset(ram + BUF + 12, 0x42, 50);
 	{
-		struct buf b[] = { { BUF, 62, 0 } };
+		struct vtring_buf b[] = { { BUF, 62, 0 } };
 
 		post(3, b, 1);
 	}
 	r.vdev->ops->queue_notify(r.vdev, 3);
 	CHECK_EQ(recv(r.peer[1], msg, sizeof(msg), MSG_DONTWAIT), 62);
 	CHECK_EQ(recv(r.peer[0], msg, sizeof(msg), MSG_DONTWAIT), -1);
-	CHECK_EQ(needs_reset, 0);
+	CHECK_EQ(vtring_needs_reset, 0);
 	rig_fini(&r, 2);
 }
 
