@@ -18,23 +18,8 @@
 #include "boot/boot.h"
 #include "boot/layout.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/memory.h"
-
-static uint64_t rd(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
 
 /* A table at gpa: signature, length inside RAM, checksum. NULL on failure. */
 static const uint8_t *table(struct guest_memory *mem, uint64_t gpa, const char *sig)
@@ -44,13 +29,13 @@ static const uint8_t *table(struct guest_memory *mem, uint64_t gpa, const char *
 	if (!h)
 		return NULL;
 	CHECK_MEM(h, sig, 4);
-	uint32_t len = (uint32_t)rd(h + 4, 4);
+	uint32_t len = (uint32_t)test_get_le(h + 4, 4);
 	CHECK(len >= 36);
 	const uint8_t *t = guest_memory_ptr(mem, gpa, len);
 	CHECK(t != NULL);
 	if (!t)
 		return NULL;
-	CHECK_EQ(sum(t, len), 0);
+	CHECK_EQ(test_sum8(t, len), 0);
 	return t;
 }
 
@@ -68,20 +53,20 @@ static void check_set(struct guest_memory *mem, uint64_t rsdp_gpa, unsigned ncpu
 	if (!r)
 		return;
 	CHECK_MEM(r, "RSD PTR ", 8);
-	CHECK_EQ(sum(r, 20), 0);
-	CHECK_EQ(sum(r, 36), 0);
+	CHECK_EQ(test_sum8(r, 20), 0);
+	CHECK_EQ(test_sum8(r, 36), 0);
 	CHECK_EQ(r[15], 2);
-	CHECK_EQ(rd(r + 20, 4), 36);
-	uint64_t rsdt_gpa = rd(r + 16, 4), xsdt_gpa = rd(r + 24, 8);
+	CHECK_EQ(test_get_le(r + 20, 4), 36);
+	uint64_t rsdt_gpa = test_get_le(r + 16, 4), xsdt_gpa = test_get_le(r + 24, 8);
 	const uint8_t *rsdt = table(mem, rsdt_gpa, "RSDT");
 	const uint8_t *xsdt = table(mem, xsdt_gpa, "XSDT");
 	if (!rsdt || !xsdt)
 		return;
 	unsigned n = pci ? 3 : 2;
-	CHECK_EQ(rd(rsdt + 4, 4), 36 + 4 * n);
-	CHECK_EQ(rd(xsdt + 4, 4), 36 + 8 * n);
+	CHECK_EQ(test_get_le(rsdt + 4, 4), 36 + 4 * n);
+	CHECK_EQ(test_get_le(xsdt + 4, 4), 36 + 8 * n);
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t p32 = rd(rsdt + 36 + 4 * i, 4), p64 = rd(xsdt + 36 + 8 * i, 8);
+		uint64_t p32 = test_get_le(rsdt + 36 + 4 * i, 4), p64 = test_get_le(xsdt + 36 + 8 * i, 8);
 		CHECK_EQ(p32, p64);
 		const uint8_t *h = guest_memory_ptr(mem, p64, 36);
 		CHECK(h != NULL);
@@ -102,49 +87,49 @@ static void check_set(struct guest_memory *mem, uint64_t rsdp_gpa, unsigned ncpu
 	/* FADT */
 	const uint8_t *fa = f->fadt ? table(mem, f->fadt, "FACP") : NULL;
 	if (fa) {
-		CHECK_EQ(rd(fa + 4, 4), 276);
+		CHECK_EQ(test_get_le(fa + 4, 4), 276);
 		CHECK_EQ(fa[8], 6);
 		CHECK_EQ(fa[131], 4);
-		f->facs = rd(fa + 36, 4);
-		f->dsdt = rd(fa + 140, 8);
-		CHECK_EQ(rd(fa + 40, 4), f->dsdt);
-		CHECK_EQ(rd(fa + 46, 2), LAYOUT_IRQ_ACPI_SCI);
-		CHECK_EQ(rd(fa + 48, 4), 0);           /* SMI_CMD: always in ACPI mode */
-		CHECK_EQ(rd(fa + 56, 4), LAYOUT_ACPI_PM1A_EVT);
-		CHECK_EQ(rd(fa + 64, 4), LAYOUT_ACPI_PM1A_CNT);
-		CHECK_EQ(rd(fa + 76, 4), LAYOUT_ACPI_PM_TMR);
-		CHECK_EQ(rd(fa + 80, 4), 0);           /* no GPE0 */
+		f->facs = test_get_le(fa + 36, 4);
+		f->dsdt = test_get_le(fa + 140, 8);
+		CHECK_EQ(test_get_le(fa + 40, 4), f->dsdt);
+		CHECK_EQ(test_get_le(fa + 46, 2), LAYOUT_IRQ_ACPI_SCI);
+		CHECK_EQ(test_get_le(fa + 48, 4), 0);           /* SMI_CMD: always in ACPI mode */
+		CHECK_EQ(test_get_le(fa + 56, 4), LAYOUT_ACPI_PM1A_EVT);
+		CHECK_EQ(test_get_le(fa + 64, 4), LAYOUT_ACPI_PM1A_CNT);
+		CHECK_EQ(test_get_le(fa + 76, 4), LAYOUT_ACPI_PM_TMR);
+		CHECK_EQ(test_get_le(fa + 80, 4), 0);           /* no GPE0 */
 		CHECK_EQ(fa[88], 4);
 		CHECK_EQ(fa[89], 2);
 		CHECK_EQ(fa[91], 4);
-		uint32_t flags = (uint32_t)rd(fa + 112, 4);
+		uint32_t flags = (uint32_t)test_get_le(fa + 112, 4);
 		CHECK_EQ(flags, (1u << 0) | (1u << 2) | (1u << 5) | (1u << 10));
 		CHECK_EQ(flags & (1u << 4), 0);        /* fixed-feature power button */
 		CHECK_EQ(flags & (1u << 20), 0);       /* not HW_REDUCED */
 		CHECK_EQ(flags & (1u << 8), 0);        /* 24-bit timer, as devices/acpi_pm.c */
 		CHECK_EQ(fa[116], 1);                  /* RESET_REG in I/O space */
 		CHECK_EQ(fa[117], 8);
-		CHECK_EQ(rd(fa + 120, 8), LAYOUT_PORT_RESET_CF9);
+		CHECK_EQ(test_get_le(fa + 120, 8), LAYOUT_PORT_RESET_CF9);
 		CHECK_EQ(fa[128], 6);
 		CHECK_EQ(fa[148], 1);                  /* X_PM1a_EVT_BLK */
 		CHECK_EQ(fa[149], 32);
-		CHECK_EQ(rd(fa + 152, 8), LAYOUT_ACPI_PM1A_EVT);
+		CHECK_EQ(test_get_le(fa + 152, 8), LAYOUT_ACPI_PM1A_EVT);
 		CHECK_EQ(fa[173], 16);                 /* X_PM1a_CNT_BLK */
-		CHECK_EQ(rd(fa + 176, 8), LAYOUT_ACPI_PM1A_CNT);
+		CHECK_EQ(test_get_le(fa + 176, 8), LAYOUT_ACPI_PM1A_CNT);
 		CHECK_EQ(fa[209], 32);                 /* X_PM_TMR_BLK */
-		CHECK_EQ(rd(fa + 212, 8), LAYOUT_ACPI_PM_TMR);
+		CHECK_EQ(test_get_le(fa + 212, 8), LAYOUT_ACPI_PM_TMR);
 	}
 	/* FACS: 64-byte aligned, no checksum */
 	const uint8_t *facs = guest_memory_ptr(mem, f->facs, 64);
 	CHECK(facs != NULL);
 	if (facs) {
 		CHECK_MEM(facs, "FACS", 4);
-		CHECK_EQ(rd(facs + 4, 4), 64);
+		CHECK_EQ(test_get_le(facs + 4, 4), 64);
 		CHECK_EQ(f->facs % 64, 0);
 	}
 	const uint8_t *dsdt = table(mem, f->dsdt, "DSDT");
 	if (dsdt) {
-		uint32_t len = (uint32_t)rd(dsdt + 4, 4);
+		uint32_t len = (uint32_t)test_get_le(dsdt + 4, 4);
 		CHECK_EQ(dsdt[8], 2);
 		CHECK(memmem(dsdt, len, "_S5_", 4) != NULL);
 		CHECK(memmem(dsdt, len, "COM1", 4) != NULL);
@@ -155,9 +140,9 @@ static void check_set(struct guest_memory *mem, uint64_t rsdp_gpa, unsigned ncpu
 	/* MADT */
 	const uint8_t *m = f->madt ? table(mem, f->madt, "APIC") : NULL;
 	if (m) {
-		uint32_t len = (uint32_t)rd(m + 4, 4);
-		CHECK_EQ(rd(m + 36, 4), LAYOUT_LAPIC);
-		CHECK_EQ(rd(m + 40, 4), 1);
+		uint32_t len = (uint32_t)test_get_le(m + 4, 4);
+		CHECK_EQ(test_get_le(m + 36, 4), LAYOUT_LAPIC);
+		CHECK_EQ(test_get_le(m + 40, 4), 1);
 		unsigned lapics = 0, ioapics = 0, isos = 0, nmis = 0;
 		int irq0_ok = 0, sci_ok = 0;
 		for (uint32_t o = 44; o < len;) {
@@ -169,21 +154,21 @@ static void check_set(struct guest_memory *mem, uint64_t rsdp_gpa, unsigned ncpu
 			case 0:
 				CHECK_EQ(e[1], 8);
 				CHECK_EQ(e[3], lapics);        /* APIC IDs 0..n-1 in order */
-				CHECK_EQ(rd(e + 4, 4), 1);
+				CHECK_EQ(test_get_le(e + 4, 4), 1);
 				lapics++;
 				break;
 			case 1:
 				CHECK_EQ(e[1], 12);
 				CHECK_EQ(e[2], ncpus);
-				CHECK_EQ(rd(e + 4, 4), LAYOUT_IOAPIC);
-				CHECK_EQ(rd(e + 8, 4), 0);
+				CHECK_EQ(test_get_le(e + 4, 4), LAYOUT_IOAPIC);
+				CHECK_EQ(test_get_le(e + 8, 4), 0);
 				ioapics++;
 				break;
 			case 2:
 				CHECK_EQ(e[1], 10);
-				if (e[3] == 0 && rd(e + 4, 4) == 2)
+				if (e[3] == 0 && test_get_le(e + 4, 4) == 2)
 					irq0_ok = 1;
-				if (e[3] == 9 && rd(e + 4, 4) == 9 && rd(e + 8, 2) == 0xd)
+				if (e[3] == 9 && test_get_le(e + 4, 4) == 9 && test_get_le(e + 8, 2) == 0xd)
 					sci_ok = 1;
 				isos++;
 				break;
@@ -208,9 +193,9 @@ static void check_set(struct guest_memory *mem, uint64_t rsdp_gpa, unsigned ncpu
 	if (pci && f->mcfg) {
 		const uint8_t *mc = table(mem, f->mcfg, "MCFG");
 		if (mc) {
-			CHECK_EQ(rd(mc + 4, 4), 60);
-			CHECK_EQ(rd(mc + 44, 8), LAYOUT_PCI_ECAM_START);
-			CHECK_EQ(rd(mc + 52, 2), 0);
+			CHECK_EQ(test_get_le(mc + 4, 4), 60);
+			CHECK_EQ(test_get_le(mc + 44, 8), LAYOUT_PCI_ECAM_START);
+			CHECK_EQ(test_get_le(mc + 52, 2), 0);
 			CHECK_EQ(mc[54], 0);
 			CHECK_EQ(mc[55], 255);
 		}
@@ -225,7 +210,7 @@ static void check_below_end(struct found *f, struct guest_memory *mem)
 			continue;
 		const uint8_t *h = guest_memory_ptr(mem, t[i], 8);
 		CHECK(t[i] >= LAYOUT_ACPI_TABLES);
-		CHECK(h && t[i] + rd(h + 4, 4) <= LAYOUT_ACPI_TABLES_END);
+		CHECK(h && t[i] + test_get_le(h + 4, 4) <= LAYOUT_ACPI_TABLES_END);
 	}
 }
 
@@ -282,37 +267,37 @@ static void run_loader(struct guest_memory *mem, const struct acpi_blob *b, uint
 	unsigned allocs = 0, ptrs = 0, sums = 0;
 	for (size_t o = 0; o < b->loader_len; o += ACPI_LOADER_ENTRY_SIZE) {
 		const uint8_t *e = b->loader + o;
-		uint32_t cmd = (uint32_t)rd(e, 4);
+		uint32_t cmd = (uint32_t)test_get_le(e, 4);
 		const char *file = (const char *)e + 4;
 		int is_rsdp = strcmp(file, ACPI_FILE_RSDP) == 0;
 		CHECK(is_rsdp || strcmp(file, ACPI_FILE_TABLES) == 0);
 		uint8_t *data = is_rsdp ? rsdp : tables;
 		size_t dlen = is_rsdp ? 36 : b->tables_len;
 		if (cmd == ACPI_LOADER_ALLOCATE) {
-			uint32_t align = (uint32_t)rd(e + 60, 4);
+			uint32_t align = (uint32_t)test_get_le(e + 60, 4);
 			CHECK_EQ(e[64], is_rsdp ? ACPI_LOADER_ZONE_FSEG : ACPI_LOADER_ZONE_HIGH);
 			CHECK_EQ((is_rsdp ? fseg : high) % align, 0);
 			memcpy(data, is_rsdp ? b->rsdp : b->tables, dlen);
 			allocs++;
 		} else if (cmd == ACPI_LOADER_ADD_POINTER) {
 			CHECK_STR((const char *)e + 60, ACPI_FILE_TABLES);
-			uint32_t off = (uint32_t)rd(e + 116, 4);
+			uint32_t off = (uint32_t)test_get_le(e + 116, 4);
 			uint8_t size = e[120];
 			CHECK(size == 4 || size == 8);
 			CHECK(off + size <= dlen);
 			if (off + size > dlen)
 				continue;
-			uint64_t v = rd(data + off, size) + high;
+			uint64_t v = test_get_le(data + off, size) + high;
 			for (unsigned i = 0; i < size; i++)
 				data[off + i] = (uint8_t)(v >> (8 * i));
 			ptrs++;
 		} else if (cmd == ACPI_LOADER_ADD_CHECKSUM) {
-			uint32_t off = (uint32_t)rd(e + 60, 4), start = (uint32_t)rd(e + 64, 4),
-				 len = (uint32_t)rd(e + 68, 4);
+			uint32_t off = (uint32_t)test_get_le(e + 60, 4), start = (uint32_t)test_get_le(e + 64, 4),
+				 len = (uint32_t)test_get_le(e + 68, 4);
 			CHECK(off < dlen && start <= dlen && len <= dlen - start);
 			if (!(off < dlen && start <= dlen && len <= dlen - start))
 				continue;
-			data[off] = (uint8_t)(data[off] - sum(data + start, len));
+			data[off] = (uint8_t)(data[off] - test_sum8(data + start, len));
 			sums++;
 		} else {
 			CHECK(!"unknown loader command");
@@ -394,7 +379,7 @@ static void test_iasl(void)
 			continue;
 		char path[128], cmd[512];
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, t[i].name);
-		CHECK_EQ(write_file(path, h, rd(h + 4, 4)), 0);
+		CHECK_EQ(write_file(path, h, test_get_le(h + 4, 4)), 0);
 		snprintf(cmd, sizeof(cmd), "cd %s && iasl -d %s.dat >%s.log 2>&1", dir, t[i].name, t[i].name);
 		int st = system(cmd);
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);

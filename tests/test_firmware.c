@@ -17,16 +17,9 @@
 #include "boot/layout.h"
 #include "devices/fw_cfg.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
-
-static uint64_t rd(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 static char tmpdir[] = "/tmp/test_firmware.XXXXXX";
 
@@ -155,17 +148,8 @@ static void test_seabios(void)
 /* fw_cfg as SeaBIOS sees it after firmware_fw_cfg_setup(). */
 static struct bus pio;
 
-static void sel(uint16_t key)
-{
-	CHECK_EQ(bus_write(&pio, LAYOUT_PORT_FW_CFG, &key, 2), 0);
-}
-
-static void readn(void *dst, size_t n)
-{
-	uint8_t *p = dst;
-	for (size_t i = 0; i < n; i++)
-		bus_read(&pio, LAYOUT_PORT_FW_CFG + 1, &p[i], 1);
-}
+static void sel(uint16_t key) { test_fw_cfg_select(&pio, LAYOUT_PORT_FW_CFG, key); }
+static void readn(void *dst, size_t n) { test_fw_cfg_read(&pio, LAYOUT_PORT_FW_CFG, dst, n); }
 
 static uint8_t *read_file(const char *name, uint32_t *size)
 {
@@ -214,21 +198,21 @@ static void test_fw_cfg_setup(void)
 	CHECK(e820 != NULL);
 	if (e820) {
 		CHECK_EQ(size, 4 * 20);
-		CHECK_EQ(rd(e820, 8), 0);
-		CHECK_EQ(rd(e820 + 8, 8), LAYOUT_LOWMEM_END);
-		CHECK_EQ(rd(e820 + 16, 4), 1);
-		CHECK_EQ(rd(e820 + 20, 8), LAYOUT_PCI_ECAM_START);
-		CHECK_EQ(rd(e820 + 36, 4), 2);
-		CHECK_EQ(rd(e820 + 60, 8), LAYOUT_HIGHMEM_START);
-		CHECK_EQ(rd(e820 + 68, 8), LAYOUT_GiB);
-		CHECK_EQ(rd(e820 + 76, 4), 1);
+		CHECK_EQ(test_get_le(e820, 8), 0);
+		CHECK_EQ(test_get_le(e820 + 8, 8), LAYOUT_LOWMEM_END);
+		CHECK_EQ(test_get_le(e820 + 16, 4), 1);
+		CHECK_EQ(test_get_le(e820 + 20, 8), LAYOUT_PCI_ECAM_START);
+		CHECK_EQ(test_get_le(e820 + 36, 4), 2);
+		CHECK_EQ(test_get_le(e820 + 60, 8), LAYOUT_HIGHMEM_START);
+		CHECK_EQ(test_get_le(e820 + 68, 8), LAYOUT_GiB);
+		CHECK_EQ(test_get_le(e820 + 76, 4), 1);
 	}
 	free(e820);
 	uint8_t *p = read_file("etc/sercon-port", &size);
-	CHECK(p && size == 2 && rd(p, 2) == 0x3f8);
+	CHECK(p && size == 2 && test_get_le(p, 2) == 0x3f8);
 	free(p);
 	p = read_file("etc/boot-fail-wait", &size);
-	CHECK(p && size == 4 && rd(p, 4) == 0xffffffffu);
+	CHECK(p && size == 4 && test_get_le(p, 4) == 0xffffffffu);
 	free(p);
 	p = read_file("bootorder", &size);
 	CHECK(p && size == strlen(order) && memcmp(p, order, size) == 0);
@@ -247,7 +231,7 @@ static void test_fw_cfg_setup(void)
 	p = read_file(ACPI_FILE_LOADER, &size);
 	CHECK(p && size == blob.loader_len && memcmp(p, blob.loader, size) == 0);
 	/* SeaBIOS needs ALLOCATE before the pointers into a file */
-	CHECK(p && rd(p, 4) == ACPI_LOADER_ALLOCATE && strcmp((char *)p + 4, ACPI_FILE_RSDP) == 0);
+	CHECK(p && test_get_le(p, 4) == ACPI_LOADER_ALLOCATE && strcmp((char *)p + 4, ACPI_FILE_RSDP) == 0);
 	free(p);
 	acpi_blob_free(&blob);
 

@@ -10,6 +10,7 @@
 
 #include "devices/fw_cfg.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
 
@@ -18,17 +19,8 @@
 static struct bus pio;
 static struct guest_memory mem;
 
-static void sel(uint16_t key)
-{
-	CHECK_EQ(bus_write(&pio, BASE, &key, 2), 0);
-}
-
-static void readn(void *dst, size_t n)
-{
-	uint8_t *p = dst;
-	for (size_t i = 0; i < n; i++)
-		CHECK_EQ(bus_read(&pio, BASE + 1, &p[i], 1), 0);
-}
+static void sel(uint16_t key) { test_fw_cfg_select(&pio, BASE, key); }
+static void readn(void *dst, size_t n) { test_fw_cfg_read(&pio, BASE, dst, n); }
 
 static uint32_t bswap32(uint32_t v)
 {

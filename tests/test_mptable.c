@@ -9,46 +9,31 @@
 #include "boot/layout.h"
 #include "boot/mptable.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/memory.h"
-
-static uint64_t rd(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
 
 static void check_tables(struct guest_memory *mem, unsigned ncpus)
 {
 	const uint8_t *mpf = guest_memory_ptr(mem, LAYOUT_EBDA_START, 16);
 	CHECK_MEM(mpf, "_MP_", 4);
-	CHECK_EQ(sum(mpf, 16), 0);
+	CHECK_EQ(test_sum8(mpf, 16), 0);
 	CHECK_EQ(mpf[8], 1);
 	CHECK_EQ(mpf[9], 4);
 	CHECK_EQ(mpf[11], 0);                   /* a configuration table follows */
-	uint64_t gpa = rd(mpf + 4, 4);
+	uint64_t gpa = test_get_le(mpf + 4, 4);
 	CHECK(ncpus <= 40 ? gpa == LAYOUT_EBDA_START + 16 : gpa == LAYOUT_MPTABLE_HIGH);
 	const uint8_t *t = guest_memory_ptr(mem, gpa, 44);
 	CHECK(t != NULL);
 	if (!t)
 		return;
 	CHECK_MEM(t, "PCMP", 4);
-	uint16_t len = (uint16_t)rd(t + 4, 2);
+	uint16_t len = (uint16_t)test_get_le(t + 4, 2);
 	CHECK(gpa + len <= (gpa == LAYOUT_MPTABLE_HIGH ? LAYOUT_MPTABLE_HIGH_END : LAYOUT_EBDA_END));
 	t = guest_memory_ptr(mem, gpa, len);
-	CHECK_EQ(sum(t, len), 0);
+	CHECK_EQ(test_sum8(t, len), 0);
 	CHECK_EQ(t[6], 4);
-	CHECK_EQ(rd(t + 36, 4), LAYOUT_LAPIC);
-	unsigned count = (unsigned)rd(t + 34, 2);
+	CHECK_EQ(test_get_le(t + 36, 4), LAYOUT_LAPIC);
+	unsigned count = (unsigned)test_get_le(t + 34, 2);
 	unsigned cpus = 0, bsps = 0, buses = 0, ioapics = 0, ints = 0, lints = 0;
 	unsigned pin_of_irq[16];
 	memset(pin_of_irq, 0xff, sizeof(pin_of_irq));
@@ -74,7 +59,7 @@ static void check_tables(struct guest_memory *mem, unsigned ncpus)
 		case 2:
 			CHECK_EQ(e[1], ncpus);
 			CHECK_EQ(e[3], 1);
-			CHECK_EQ(rd(e + 4, 4), LAYOUT_IOAPIC);
+			CHECK_EQ(test_get_le(e + 4, 4), LAYOUT_IOAPIC);
 			ioapics++;
 			o += 8;
 			break;
@@ -84,7 +69,7 @@ static void check_tables(struct guest_memory *mem, unsigned ncpus)
 			CHECK(e[5] < 16);
 			if (e[5] < 16)
 				pin_of_irq[e[5]] = e[7];
-			CHECK_EQ(rd(e + 2, 2), e[5] == 9 ? 0xd : 0);
+			CHECK_EQ(test_get_le(e + 2, 2), e[5] == 9 ? 0xd : 0);
 			ints++;
 			o += 8;
 			break;

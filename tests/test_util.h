@@ -1,0 +1,46 @@
+/* Small helpers several host-side unit tests share, header-only so each
+ * test counts its CHECKs itself (tests/check.h): little-endian field reads
+ * and byte checksums of guest tables (ACPI 6.5 5.2, MP 1.4 4), and the
+ * fw_cfg port interface (QEMU docs/specs/fw_cfg.rst: selector, data byte). */
+#ifndef VMM_TESTS_TEST_UTIL_H
+#define VMM_TESTS_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tests/check.h"
+#include "vmm/bus.h"
+
+/* The n-byte little-endian value at p (n <= 8). */
+static inline uint64_t test_get_le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* The 8-bit sum of n bytes: 0 for a table whose checksum is right. */
+static inline uint8_t test_sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + p[i]);
+	return s;
+}
+
+/* fw_cfg at port base: select item key (checked), read n data bytes
+ * (each access checked). */
+static inline void test_fw_cfg_select(struct bus *pio, uint16_t base, uint16_t key)
+{
+	CHECK_EQ(bus_write(pio, base, &key, 2), 0);
+}
+
+static inline void test_fw_cfg_read(struct bus *pio, uint16_t base, void *dst, size_t n)
+{
+	uint8_t *p = dst;
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ(bus_read(pio, base + 1, &p[i], 1), 0);
+}
+
+#endif
