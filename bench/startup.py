@@ -10,13 +10,14 @@ usage: startup.py --vmm PATH [--guest-dir DIR] [--qemu PATH] [--rounds N]
 
 launch  exec -> exit of the exiting guest (trivial.elf), 128 MiB, wall clock.
 memory  the spinning guest (trivial-spin.elf writes the byte and halts): once
-        the byte is on stdout, VmHWM of the process minus the resident pages of
-        the guest RAM mapping (/proc/PID/smaps: the guest pages that the guest
-        and the loaders touched), then the same with 1, 2 and 4 virtio-rng
-        devices (vmm: virtio-rng-pci; microvm: virtio-rng-device on its
-        virtio-mmio transports) for the growth per device (least squares).
+        the byte is on stdout, the Rss of the process (smaps_rollup) minus the
+        resident pages of the guest RAM mapping (/proc/PID/smaps: the guest
+        pages that the guest and the loaders touched), and VmHWM; then the
+        same with 1, 2 and 4 virtio-rng devices (vmm: virtio-rng-pci;
+        microvm: virtio-rng-device on its virtio-mmio transports) for the
+        growth per device (least squares).
 many    N spinning VMs started at once: time until every guest has written
-        its byte, and the sum of the processes' VmHWM then.
+        its byte, and the sum of the processes' Rss then (smaps_rollup).
 
 --csv appends rows: bench,metric,vmm,qemu,ratio,unit,date,machine.
 Exit 0, 1 when a run fails (wrong exit status or no byte), 77 without
@@ -144,9 +145,20 @@ def guest_ram_rss(pid):
     return best[1]
 
 
+def rollup_rss(pid):
+    """Exact Rss (KiB) of the whole process from smaps_rollup. VmRSS and
+    VmHWM come from per-thread counters that Linux before 6.2 folds in
+    lazily (up to 64 pages per thread off), so they are only the peak."""
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Rss:"):
+                return int(line.split()[1])
+    raise RunError("no Rss in /proc/%d/smaps_rollup" % pid)
+
+
 def memory_once(name, cmd, timeout=60.0):
-    """(VmHWM, guest RAM Rss) in KiB once the spinning guest has written
-    its byte, then the process is killed."""
+    """(VmHWM, Rss, guest RAM Rss) in KiB once the spinning guest has
+    written its byte, then the process is killed."""
     r, w = os.pipe()
     pid = spawn(cmd, w)
     os.close(w)
@@ -164,7 +176,7 @@ def memory_once(name, cmd, timeout=60.0):
         time.sleep(0.05)   # let the VMM settle after the guest's last exit
         guest = guest_ram_rss(pid)
         hwm = proc_kib(pid, "VmHWM")
-        return hwm, guest
+        return hwm, rollup_rss(pid), guest
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -173,7 +185,7 @@ def memory_once(name, cmd, timeout=60.0):
 
 def many_once(name, cmd, n, timeout=900.0):
     """n spinning VMs started at once: seconds until every guest has written
-    its byte, and the sum of the processes' VmHWM (KiB) at that point."""
+    its byte, and the sum of the processes' Rss (KiB) at that point."""
     procs = {}
     try:
         t0 = time.perf_counter()
@@ -198,7 +210,7 @@ def many_once(name, cmd, n, timeout=900.0):
                 if b"!" in procs[r][1]:
                     waiting.discard(r)
         dt = time.perf_counter() - t0
-        total = sum(proc_kib(p[0], "VmHWM") for p in procs.values())
+        total = sum(rollup_rss(p[0]) for p in procs.values())
     finally:
         for r, (pid, _) in procs.items():
             os.kill(pid, signal.SIGKILL)
@@ -269,8 +281,8 @@ def bench_memory(a, rep):
         for n in ndevs:
             for name, cmd in (("vmm", vmm_cmd(a.vmm, a.spin_guest, n)),
                               ("qemu", qemu_cmd(a.qemu, a.spin_guest, n))):
-                hwm, guest = memory_once(name, cmd)
-                res[(name, n)].append((hwm - guest) / 1024.0)
+                hwm, rss, guest = memory_once(name, cmd)
+                res[(name, n)].append((rss - guest) / 1024.0)
                 if n == 0:
                     guest_kib[name].append(guest)
                     peak[name].append(hwm / 1024.0)
@@ -307,7 +319,7 @@ def main():
     p.add_argument("--guest-dir", help="where trivial.elf and trivial-spin.elf are "
                    "(default: BUILD/bench/guests next to BUILD/vmm/vmm)")
     p.add_argument("--qemu", default=shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
-    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--many", type=int, default=50)
     p.add_argument("--quick", action="store_true", help="a few rounds, 10 VMs at once")
     p.add_argument("--csv")
