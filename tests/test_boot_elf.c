@@ -210,15 +210,12 @@ int main(void)
 		perror("guest_memory_init");
 		return 2;
 	}
-	for (size_t i = 0; i < INITRD_SIZE; i++)
-		initrd_data[i] = (uint8_t)(i * 11 + 3);
-	initrd_path = synth_write_file(initrd_data, INITRD_SIZE);
+	initrd_path = synth_initrd(initrd_data, INITRD_SIZE, 11, 3);
 	test_64bit();
 	test_pvh();
 	test_bad();
 	test_corrupt();
-	unlink(initrd_path);
-	free(initrd_path);
+	synth_remove_file(initrd_path);
 	guest_memory_destroy(&mem);
 	return check_done();
 }

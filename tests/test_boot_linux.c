@@ -322,17 +322,14 @@ int main(void)
 		perror("guest_memory_init");
 		return 2;
 	}
-	for (size_t i = 0; i < INITRD_SIZE; i++)
-		initrd_data[i] = (uint8_t)(i * 13 + 5);
-	initrd_path = synth_write_file(initrd_data, INITRD_SIZE);
+	initrd_path = synth_initrd(initrd_data, INITRD_SIZE, 13, 5);
 	test_good();
 	test_placement();
 	test_big_ram();
 	test_cmdline();
 	test_refusals();
 	test_corrupt();
-	unlink(initrd_path);
-	free(initrd_path);
+	synth_remove_file(initrd_path);
 	guest_memory_destroy(&mem);
 	return check_done();
 }

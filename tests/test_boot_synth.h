@@ -50,6 +50,23 @@ static inline char *synth_write_file(const void *buf, size_t len)
 	return path;
 }
 
+/* The loader tests' initrd: fills data (len bytes) with the pattern
+ * i * mul + add and writes it to a temporary file; returns its path, for
+ * synth_remove_file(). */
+static inline char *synth_initrd(uint8_t *data, size_t len, unsigned mul, unsigned add)
+{
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * mul + add);
+	return synth_write_file(data, len);
+}
+
+/* Unlinks a file synth_write_file() made and frees its path. */
+static inline void synth_remove_file(char *path)
+{
+	unlink(path);
+	free(path);
+}
+
 /* Rewrites in place (no O_TRUNC: ext4 flushes files truncated to 0 on close,
  * which would make the corruption loops wait on the disk). */
 static inline void synth_rewrite_file(const char *path, const void *buf, size_t len)
