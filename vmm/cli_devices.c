@@ -164,8 +164,9 @@ int cli_opt_drive(struct vmm_config *cfg, const char *opt, const char *arg, char
 	return ret < 0 ? ret : drive_commit(cfg, opt, err, errlen);
 }
 
-/* -hda FILE .. -hdd FILE: QEMU's IDE disks, a virtio-blk disk each here. */
-int cli_opt_hdx(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+/* -hdX FILE and -cdrom FILE: a drive of that medium on FILE. */
+static int drive_file(struct vmm_config *cfg, const char *opt, const char *arg, enum cli_media media,
+		      char *err, size_t errlen)
 {
 	struct cli_drive *d = drive_start(cfg, opt, err, errlen);
 	if (!d)
@@ -173,20 +174,22 @@ int cli_opt_hdx(struct vmm_config *cfg, const char *opt, const char *arg, char *
 	if (!*arg)
 		return cli_fail(err, errlen, "%s: empty argument", opt);
 	d->file = arg;
+	if (media == CLI_MEDIA_CDROM) {
+		d->media = CLI_MEDIA_CDROM;
+		d->read_only = 1;
+	}
 	return drive_commit(cfg, opt, err, errlen);
+}
+
+/* -hda FILE .. -hdd FILE: QEMU's IDE disks, a virtio-blk disk each here. */
+int cli_opt_hdx(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	return drive_file(cfg, opt, arg, CLI_MEDIA_DISK, err, errlen);
 }
 
 int cli_opt_cdrom(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
-	struct cli_drive *d = drive_start(cfg, opt, err, errlen);
-	if (!d)
-		return -EINVAL;
-	if (!*arg)
-		return cli_fail(err, errlen, "%s: empty argument", opt);
-	d->file = arg;
-	d->media = CLI_MEDIA_CDROM;
-	d->read_only = 1;
-	return drive_commit(cfg, opt, err, errlen);
+	return drive_file(cfg, opt, arg, CLI_MEDIA_CDROM, err, errlen);
 }
 
 /* ---- virtio-blk-pci --------------------------------------------------------- */
