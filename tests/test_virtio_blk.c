@@ -88,14 +88,12 @@ static void rig_fini(struct rig *r)
 
 /* Kicks ring, then polls the engine until one more used entry appears.
  * Returns the used length; *status gets the status byte at STAT + slot. */
+static void poll_engine(void *eng) { block_engine_poll(eng, 1); }
+
 static uint32_t run(struct rig *r, unsigned ring)
 {
-	int spins = 0;
-
-	r->vdev->ops->queue_notify(r->vdev, ring);
-	while (used_idx(ring) == r->seen[ring] && spins++ < 1000)
-		block_engine_poll(r->eng, 1);
-	CHECK_EQ(used_idx(ring), (uint16_t)(r->seen[ring] + 1));
+	CHECK_EQ(vtring_kick_wait(&rings[ring], r->vdev, ring, r->seen[ring], poll_engine, r->eng),
+		 (uint16_t)(r->seen[ring] + 1));
 	return used_len(ring, r->seen[ring]++);
 }
 

@@ -71,3 +71,14 @@ uint32_t vtring_used_len(const struct vtring *q, uint16_t i)
 	vtring_used_elem(q, i, &id, &len);
 	return len;
 }
+
+uint16_t vtring_kick_wait(const struct vtring *q, struct virtio_device *vdev, unsigned qidx, uint16_t seen,
+			  void (*poll)(void *opaque), void *opaque)
+{
+	int spins = 0;
+
+	vdev->ops->queue_notify(vdev, qidx);
+	while (vtring_used_idx(q) == seen && spins++ < 1000)
+		poll(opaque);
+	return vtring_used_idx(q);
+}

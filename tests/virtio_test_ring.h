@@ -35,6 +35,12 @@ uint16_t vtring_used_idx(const struct vtring *q);
 void vtring_used_elem(const struct vtring *q, uint16_t i, uint32_t *id, uint32_t *len);
 uint32_t vtring_used_len(const struct vtring *q, uint16_t i);
 
+/* Notifies vdev of queue qidx, then calls poll(opaque) (a block engine's
+ * poll, say) until used->idx moves from seen, at most 1000 times; returns
+ * used->idx for the caller to check. */
+uint16_t vtring_kick_wait(const struct vtring *q, struct virtio_device *vdev, unsigned qidx, uint16_t seen,
+			  void (*poll)(void *opaque), void *opaque);
+
 /* Stand-in transport: notify_used counts in vtring_notifies when
  * virtq_should_notify() says the driver wants an interrupt; set_needs_reset
  * counts in vtring_needs_reset; notify_config does nothing. */
