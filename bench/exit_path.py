@@ -7,8 +7,9 @@ Markdown table of ns per exit (median, min-max) with the ratio vmm/QEMU
 usage: exit_path.py --vmm PATH --guest-dir DIR [--rounds N] [--n COUNT]
                     [--quick] [--csv FILE]
 
-Phases, n each (default 1,000,000; --quick: 1 round of 100,000, or of 10,000
-where KVM is nested in scripts/with-kvm's TCG L1, whose exits cost 0.2-0.5 ms):
+Phases, n each (default 1,000,000 and 3 rounds; --quick: 1 round of
+100,000; where KVM is nested in scripts/with-kvm's TCG L1, whose exits cost
+0.05-1 ms, 20,000 and 10,000 instead):
   pio   - outb to COM1's scratch register (0x3ff): a KVM_EXIT_IO handled by
           the VMM's 16550 model
   mmio  - 16-bit reads of num_queues in a virtio-rng-pci common-config BAR:
@@ -47,7 +48,8 @@ def main():
     benchlib.add_common_args(ap)
     ap.add_argument("--n", type=int, help="exits per phase")
     args = ap.parse_args()
-    n = args.n or (1000000 if not args.quick else 10000 if benchlib.nested_in_tcg() else 100000)
+    tcg = benchlib.nested_in_tcg()
+    n = args.n or ((10000 if tcg else 100000) if args.quick else (20000 if tcg else 1000000))
     rounds = args.rounds or (1 if args.quick else 3)
     why = benchlib.skip_reason()
     if why:
