@@ -305,6 +305,8 @@ void scsi_cd_execute(struct scsi_cd *cd, const uint8_t *cdb, size_t cdb_len,
 			if (open != cd->tray_open) {
 				cd->tray_open = open;
 				cd->tray_moved = 1;
+				if (cd->tray_cb)
+					cd->tray_cb(cd->tray_opaque, open);
 				if (!open && cd->inserted) {
 					cd->unit_attention = 1;
 					cd->media_event = SCSI_MEC_NEW_MEDIA;

@@ -56,6 +56,10 @@ struct scsi_cd {
 	uint8_t media_event;        /* pending SCSI_MEC_* for GET EVENT STATUS */
 	int tray_moved;             /* the guest opened/closed the tray (START STOP
 	                               UNIT): set here, cleared by the transport */
+	/* Optional, called too when the guest moves the tray, from the thread
+	 * running the command with the transport's lock held: must not block. */
+	void (*tray_cb)(void *opaque, int open);
+	void *tray_opaque;
 	uint8_t sense[SCSI_SENSE_LEN]; /* sense of the last CHECK CONDITION (REQUEST SENSE) */
 };
 

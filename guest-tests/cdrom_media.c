@@ -7,7 +7,8 @@
  * event (an EJECT REQUEST answers with PREVENT ALLOW 0 and "unlocked"),
  * "tur K/ASC/ASCQ" or "tur good" at each change of TEST UNIT READY, and
  * after a NOT READY then UNIT ATTENTION then GOOD: "capacity N" and
- * "read2 <text>" from the new medium, then passes. */
+ * "read2 <text>" from the new medium; then opens and closes the tray
+ * itself (START STOP UNIT) and passes. */
 #include "rt.h"
 #include "vdrv.h"
 
@@ -129,5 +130,16 @@ void rt_main(void)
 	RT_CHECK_EQ(scsi(cap, 10, 8), 0);
 	rt_printf("capacity %u\n", (unsigned)data[0] << 24 | data[1] << 16 | data[2] << 8 | data[3]);
 	read_lba0("read2");
+
+	/* The guest's own eject and load (START STOP UNIT LoEj), each left
+	 * for the host to report as DEVICE_TRAY_MOVED. */
+	uint8_t ssu[6] = { 0x1b, 0, 0, 0, 0x02, 0 };
+	RT_CHECK_EQ(scsi(ssu, 6, 0), 0);
+	rt_printf("tray opened\n");
+	rt_delay_us(500000);
+	ssu[4] = 0x03;
+	RT_CHECK_EQ(scsi(ssu, 6, 0), 0);
+	rt_printf("tray closed\n");
+	rt_delay_us(500000);
 	rt_pass();
 }

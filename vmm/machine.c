@@ -111,6 +111,8 @@ struct machine {
 	int reset_by_host;            /* REQ_RESET came from QMP system_reset */
 	int hold_vcpus;               /* bring-up leaves the vCPUs stopped (-S, reset while paused) */
 	int term_fd;                  /* timerfd: SIGTERM's power-down deadline */
+	int tray_fd;                  /* eventfd: the guest moved a CD tray */
+	int tray_open[CLI_MAX_DRIVES];    /* as DEVICE_TRAY_MOVED last told */
 	int term_pending;
 	char blkname[CLI_MAX_DRIVES][32];
 };
@@ -273,12 +275,25 @@ static int machine_create_blk(struct machine *m, unsigned i)
 	return ret;
 }
 
+/* A vCPU or the I/O thread: the guest moved a tray (vmm/media.h). */
+static void cd_tray_moved(void *opaque, int open)
+{
+	uint64_t one = 1;
+	if (write(((struct machine *)opaque)->tray_fd, &one, sizeof(one)) < 0) {
+		/* saturated: the main thread is already woken */
+	}
+}
+
 /* -cdrom / -drive media=cdrom: a virtio-scsi-pci HBA with the CD at
  * target 0 LUN 0 (docs/cdrom.md: Linux's virtio_scsi + sr_mod, SeaBIOS). */
 static int machine_create_cd(struct machine *m, unsigned i)
 {
 	const struct cli_drive *d = &m->cfg->drives[i];
 	int ret = virtio_scsi_create(&m->scsi[i], m->be.bdev[i], 0);
+	if (ret == 0) {
+		media_watch_tray(m->scsi[i], cd_tray_moved, m);
+		m->tray_open[i] = !m->be.bdev[i];
+	}
 	if (ret == 0)
 		ret = virtio_pci_create(&m->scsi_pci[i], &m->pci, -1, virtio_scsi_device(m->scsi[i]),
 					&m->mem, m->loop);
@@ -778,6 +793,16 @@ static unsigned mq_blocks(void *opaque, struct qmp_block_info *out, unsigned max
 	return n;
 }
 
+static void emit_tray(struct machine *m, unsigned i, int open)
+{
+	char data[160];
+	m->tray_open[i] = open;
+	media_drive_name(&m->be, i, m->blkname[i], sizeof(m->blkname[i]));
+	snprintf(data, sizeof(data), "{\"device\": \"%s\", \"id\": \"%s\", \"tray-open\": %s}",
+		 m->blkname[i], m->blkname[i], open ? "true" : "false");
+	machine_emit(m, "DEVICE_TRAY_MOVED", data);
+}
+
 /* eject / blockdev-change-medium / change (vmm/media.h), DEVICE_TRAY_MOVED. */
 static int mq_medium(void *opaque, const struct qmp_medium_args *a, char *msg, size_t len)
 {
@@ -786,16 +811,29 @@ static int mq_medium(void *opaque, const struct qmp_medium_args *a, char *msg, s
 	int ret = media_change(&m->be, m->scsi, a, &i, &moved, msg, len);
 	if (ret < 0)
 		return ret;
-	media_drive_name(&m->be, i, m->blkname[i], sizeof(m->blkname[i]));
-	for (int open = 1; open >= 0; open--) {
-		char data[160];
-		if (!(moved & (open ? MEDIA_TRAY_OPENED : MEDIA_TRAY_CLOSED)))
-			continue;
-		snprintf(data, sizeof(data), "{\"device\": \"%s\", \"id\": \"%s\", \"tray-open\": %s}",
-			 m->blkname[i], m->blkname[i], open ? "true" : "false");
-		machine_emit(m, "DEVICE_TRAY_MOVED", data);
-	}
+	if (moved & MEDIA_TRAY_OPENED)
+		emit_tray(m, i, 1);
+	if (moved & MEDIA_TRAY_CLOSED)
+		emit_tray(m, i, 0);
 	return 0;
+}
+
+/* tray_fd: report the trays the guest moved (coalesced: state changes). */
+static void on_tray(void *opaque, uint32_t events)
+{
+	struct machine *m = opaque;
+	uint64_t v;
+	if (read(m->tray_fd, &v, sizeof(v)) < 0) {
+		/* spurious */
+	}
+	for (unsigned i = 0; i < m->cfg->ndrives; i++) {
+		struct qmp_block_info b;
+		if (!m->scsi[i])
+			continue;
+		media_query(&m->be, m->scsi, i, &b);
+		if (b.tray_open != m->tray_open[i])
+			emit_tray(m, i, b.tray_open);
+	}
 }
 
 static void on_term_timeout(void *opaque, uint32_t events)
@@ -912,7 +950,7 @@ int machine_run(const struct vmm_config *cfg)
 		return VMM_EXIT_INTERNAL;
 	}
 	m->cfg = cfg;
-	m->req_fd = m->sig_fd = m->term_fd = -1;
+	m->req_fd = m->sig_fd = m->term_fd = m->tray_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 
 	/* Order: options, then files (chardev, images, taps, kernel), then
@@ -925,7 +963,9 @@ int machine_run(const struct vmm_config *cfg)
 		goto out;
 	}
 	m->req_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->req_fd < 0 || event_loop_add(m->loop, m->req_fd, EPOLLIN, on_request, m) < 0) {
+	m->tray_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->req_fd < 0 || event_loop_add(m->loop, m->req_fd, EPOLLIN, on_request, m) < 0 ||
+	    m->tray_fd < 0 || event_loop_add(m->loop, m->tray_fd, EPOLLIN, on_tray, m) < 0) {
 		fprintf(stderr, "vmm: eventfd: %s\n", strerror(errno));
 		goto out;
 	}
@@ -1002,6 +1042,8 @@ out:
 		event_loop_destroy(m->loop);
 	if (m->req_fd >= 0)
 		close(m->req_fd);
+	if (m->tray_fd >= 0)
+		close(m->tray_fd);
 	if (m->sig_fd >= 0)
 		close(m->sig_fd);
 	free(m->supported);

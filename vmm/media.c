@@ -117,6 +117,25 @@ int media_change(struct backends *be, struct virtio_scsi *const *scsi,
 	return 0;
 }
 
+struct watch {
+	void (*cb)(void *opaque, int open);
+	void *opaque;
+};
+
+static int set_watch(struct scsi_cd *cd, struct block_dev **bs, void *opaque)
+{
+	const struct watch *w = opaque;
+	cd->tray_cb = w->cb;
+	cd->tray_opaque = w->opaque;
+	return 0;
+}
+
+void media_watch_tray(struct virtio_scsi *scsi, void (*cb)(void *opaque, int open), void *opaque)
+{
+	struct watch w = { cb, opaque };
+	virtio_scsi_media(scsi, set_watch, &w);
+}
+
 void media_query(const struct backends *be, struct virtio_scsi *const *scsi, unsigned i,
 		 struct qmp_block_info *out)
 {

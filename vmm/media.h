@@ -32,6 +32,11 @@ int media_change(struct backends *be, struct virtio_scsi *const *scsi,
 		 const struct qmp_medium_args *a, unsigned *drive, unsigned *moved,
 		 char *msg, size_t len);
 
+/* Calls cb(opaque, open) when the guest opens or closes scsi's tray itself
+ * (SCSI START STOP UNIT; from a vCPU or I/O thread, device lock held: cb
+ * must only post to the main thread). Until the device is destroyed. */
+void media_watch_tray(struct virtio_scsi *scsi, void (*cb)(void *opaque, int open), void *opaque);
+
 /* query-block's medium fields of drive i. */
 void media_query(const struct backends *be, struct virtio_scsi *const *scsi, unsigned i,
 		 struct qmp_block_info *out);

@@ -21,7 +21,8 @@ CASE is one of:
             (DEVICE_TRAY_MOVED, query-block), the guest sees NOT READY;
             blockdev-change-medium to a missing file fails, to a second
             image succeeds: the guest sees UNIT ATTENTION once, the new
-            capacity and the new bytes
+            capacity and the new bytes; the guest's own tray open and
+            close are DEVICE_TRAY_MOVED events
   signals   SIGTERM presses the power button (guest powers off: exit 0);
             a guest ignoring it is stopped after -shutdown-timeout; -pidfile
             is locked while running and removed; -mon/-chardev spelling
@@ -264,6 +265,10 @@ def case_cdrom(args, tmp):
           "NOT READY, then UNIT ATTENTION 28 once, then ready: %r" % turs)
     check(re.search(r"^event 2 status 2$", out, re.M) is not None, "guest got a new media event")
     check(re.search(r"^capacity 99$", out, re.M) is not None, "guest sees the new capacity")
+    ev = q.wait_event("DEVICE_TRAY_MOVED", 30)
+    check(ev["data"] == {"device": "virtio0", "id": "virtio0", "tray-open": True}, "guest opened the tray %r" % ev)
+    ev = q.wait_event("DEVICE_TRAY_MOVED", 30)
+    check(ev["data"]["tray-open"] is False, "guest closed the tray %r" % ev)
     rc = vm.wait_exit(60)
     check(rc == 1, "guest passed (debug-exit status 1, got %r)" % rc)
     return vm
