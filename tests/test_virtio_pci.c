@@ -10,17 +10,9 @@
 
 #include "devices/virtio/virtio_pci.h"
 #include "tests/check.h"
+#include "tests/virtio_pci_test_board.h"
 
-#define RAM_SIZE 0x100000ULL
-#define DESC  0x1000ULL
-#define AVAIL 0x2000ULL
-#define USED  0x3000ULL
-#define BUF   0x8000ULL
-
-static struct bus pio, mmio;
-static struct pci_host host;
-static struct guest_memory mem;
-static uint8_t *ram;
+static struct vtboard board;   /* RAM, buses, PCI host */
 
 static struct { int line[32]; unsigned nmsi; uint32_t last_data; } irqlog;
 static int rec_line(void *o, uint32_t gsi, int level) { if (gsi < 32) irqlog.line[gsi] = level; return 0; }
@@ -64,25 +56,25 @@ static uint64_t bar;
 static uint32_t cfg_read(unsigned reg, unsigned size)
 {
 	uint32_t v = 0;
-	bus_read(&mmio, LAYOUT_PCI_ECAM_START + (slot << 15) + reg, &v, size);
+	bus_read(&board.mmio, LAYOUT_PCI_ECAM_START + (slot << 15) + reg, &v, size);
 	return v;
 }
 
 static void cfg_write(unsigned reg, unsigned size, uint32_t v)
 {
-	bus_write(&mmio, LAYOUT_PCI_ECAM_START + (slot << 15) + reg, &v, size);
+	bus_write(&board.mmio, LAYOUT_PCI_ECAM_START + (slot << 15) + reg, &v, size);
 }
 
 static uint64_t rd(uint64_t off, unsigned size)
 {
 	uint64_t v = 0;
-	bus_read(&mmio, bar + off, &v, size);
+	bus_read(&board.mmio, bar + off, &v, size);
 	return v;
 }
 
 static void wr(uint64_t off, unsigned size, uint64_t v)
 {
-	bus_write(&mmio, bar + off, &v, size);
+	bus_write(&board.mmio, bar + off, &v, size);
 }
 
 #define C(x) (VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_##x)
@@ -107,26 +99,26 @@ static void setup_queue0(uint16_t vector)
 	wr(C(Q_SELECT), 2, 0);
 	wr(C(Q_SIZE), 2, 16);
 	wr(C(Q_MSIX), 2, vector);
-	wr(C(Q_DESCLO), 4, DESC);
+	wr(C(Q_DESCLO), 4, VTB_DESC);
 	wr(C(Q_DESCHI), 4, 0);
-	wr(C(Q_AVAILLO), 8, AVAIL);   /* 64-bit access works too */
-	wr(C(Q_USEDLO), 4, USED);
+	wr(C(Q_AVAILLO), 8, VTB_AVAIL);   /* 64-bit access works too */
+	wr(C(Q_USEDLO), 4, VTB_USED);
 	wr(C(Q_USEDHI), 4, 0);
 	wr(C(Q_ENABLE), 2, 1);
 }
 
 static void add_chain(uint16_t head, uint16_t flags, uint16_t next)
 {
-	struct virtq_desc d = { BUF, 4, flags, next };
+	struct virtq_desc d = { VTB_BUF, 4, flags, next };
 	uint16_t idx;
-	memcpy(ram + DESC + 16 * head, &d, sizeof(d));
-	memcpy(&idx, ram + AVAIL + 2, 2);
-	memcpy(ram + AVAIL + 4 + 2 * (idx % 16), &head, 2);
+	memcpy(board.ram + VTB_DESC + 16 * head, &d, sizeof(d));
+	memcpy(&idx, board.ram + VTB_AVAIL + 2, 2);
+	memcpy(board.ram + VTB_AVAIL + 4 + 2 * (idx % 16), &head, 2);
 	idx++;
-	memcpy(ram + AVAIL + 2, &idx, 2);
+	memcpy(board.ram + VTB_AVAIL + 2, &idx, 2);
 }
 
-static uint16_t used_idx(void) { uint16_t v; memcpy(&v, ram + USED + 2, 2); return v; }
+static uint16_t used_idx(void) { uint16_t v; memcpy(&v, board.ram + VTB_USED + 2, 2); return v; }
 
 /* Host hook recorder: the KVM ioeventfd registrations the transport asks for. */
 struct ioev { int fd; uint64_t addr; unsigned len; bool assigned; };
@@ -180,7 +172,7 @@ static void test_ioeventfd(void)
 	f->vdev.queue_size_max = 16;
 	f->vdev.ops = &fake_ops;
 	f->vdev.opaque = f;
-	CHECK_EQ(virtio_pci_create(&vp, &h2, 3, &f->vdev, &mem, loop), 0);
+	CHECK_EQ(virtio_pci_create(&vp, &h2, 3, &f->vdev, &board.mem, loop), 0);
 	struct pci_device *pd = virtio_pci_pci_device(vp);
 	uint64_t b = pd->bar_addr[VIRTIO_PCI_BAR];
 	CHECK(b != PCI_BAR_UNMAPPED);
@@ -219,9 +211,9 @@ static void test_ioeventfd(void)
 	WR2(C(STATUS), 1, 11);
 	WR2(C(Q_SELECT), 2, 1);
 	WR2(C(Q_SIZE), 2, 16);
-	WR2(C(Q_DESCLO), 8, DESC);
-	WR2(C(Q_AVAILLO), 8, AVAIL);
-	WR2(C(Q_USEDLO), 8, USED);
+	WR2(C(Q_DESCLO), 8, VTB_DESC);
+	WR2(C(Q_AVAILLO), 8, VTB_AVAIL);
+	WR2(C(Q_USEDLO), 8, VTB_USED);
 	WR2(C(Q_ENABLE), 2, 1);
 	WR2(C(STATUS), 1, 15);
 #undef WR2
@@ -262,7 +254,7 @@ static const struct virtio_device_ops slow_ops = { .queue_notify = slow_notify, 
 static void *kicker(void *arg)
 {
 	uint16_t q0 = 0;
-	bus_write(&mmio, bar + VIRTIO_PCI_NOTIFY_OFF, &q0, 2);
+	bus_write(&board.mmio, bar + VIRTIO_PCI_NOTIFY_OFF, &q0, 2);
 	return arg;
 }
 
@@ -278,7 +270,7 @@ static void test_reset_waits_for_kick(void)
 	f->vdev.queue_size_max = 16;
 	f->vdev.ops = &slow_ops;
 	f->vdev.opaque = f;
-	CHECK_EQ(virtio_pci_create(&vp, &host, -1, &f->vdev, &mem, NULL), 0);
+	CHECK_EQ(virtio_pci_create(&vp, &board.host, -1, &f->vdev, &board.mem, NULL), 0);
 	slot = virtio_pci_pci_device(vp)->slot;
 	bar = virtio_pci_pci_device(vp)->bar_addr[VIRTIO_PCI_BAR];
 	negotiate(1ULL << VIRTIO_F_VERSION_1);
@@ -304,12 +296,7 @@ int main(void)
 	struct fakedev *f = calloc(1, sizeof(*f));
 	struct virtio_pci *vp;
 
-	ram = aligned_alloc(4096, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	CHECK_EQ(guest_memory_add_region(&mem, 0, RAM_SIZE, ram), 0);
-	CHECK_EQ(bus_init(&pio, "pio"), 0);
-	CHECK_EQ(bus_init(&mmio, "mmio"), 0);
-	CHECK_EQ(pci_host_init(&host, &pio, &mmio, &irq, NULL), 0);
+	vtboard_init(&board, &irq);
 
 	f->vdev.name = "fake";
 	f->vdev.device_id = VIRTIO_ID_RNG;
@@ -322,9 +309,9 @@ int main(void)
 	f->vdev.ops = &fake_ops;
 	f->vdev.opaque = f;
 	f->vdev.num_queues = 0;
-	CHECK_EQ(virtio_pci_create(&vp, &host, -1, &f->vdev, &mem, NULL), -EINVAL);
+	CHECK_EQ(virtio_pci_create(&vp, &board.host, -1, &f->vdev, &board.mem, NULL), -EINVAL);
 	f->vdev.num_queues = 2;
-	CHECK_EQ(virtio_pci_create(&vp, &host, -1, &f->vdev, &mem, NULL), 0);
+	CHECK_EQ(virtio_pci_create(&vp, &board.host, -1, &f->vdev, &board.mem, NULL), 0);
 	slot = virtio_pci_pci_device(vp)->slot;
 
 	/* Identity and BAR. */
@@ -443,8 +430,8 @@ int main(void)
 	CHECK_EQ(rd(C(Q_SIZE), 2), 0);
 	setup_queue0(1);
 	CHECK_EQ(rd(C(Q_ENABLE), 2), 1);
-	CHECK_EQ(rd(C(Q_DESCLO), 4), DESC);
-	CHECK_EQ(rd(C(Q_AVAILLO), 4), AVAIL);
+	CHECK_EQ(rd(C(Q_DESCLO), 4), VTB_DESC);
+	CHECK_EQ(rd(C(Q_AVAILLO), 4), VTB_AVAIL);
 	CHECK_EQ(rd(C(Q_MSIX), 2), 1);
 	wr(C(Q_MSIX), 2, 40);                                 /* unsupported vector */
 	CHECK_EQ(rd(C(Q_MSIX), 2), VIRTIO_PCI_NO_VECTOR);
@@ -452,7 +439,7 @@ int main(void)
 	wr(C(MSIX), 2, 0);
 	CHECK_EQ(rd(C(MSIX), 2), 0);
 	wr(C(Q_DESCLO), 4, 0x4000);                           /* frozen once enabled */
-	CHECK_EQ(rd(C(Q_DESCLO), 4), DESC);
+	CHECK_EQ(rd(C(Q_DESCLO), 4), VTB_DESC);
 
 	/* MSI-X on: vector 1 -> data 0x41, vector 0 (config) -> data 0x40. */
 	cfg_write(msix + 2, 2, 0x8000);
@@ -475,7 +462,7 @@ int main(void)
 	CHECK_EQ(f->notifies[0], 1);
 	CHECK_EQ(f->completed, 1);
 	CHECK_EQ(used_idx(), 1);
-	CHECK_EQ(ram[BUF], 'X');
+	CHECK_EQ(board.ram[VTB_BUF], 'X');
 	CHECK_EQ(irqlog.nmsi, 1);
 	CHECK_EQ(irqlog.last_data, 0x41);
 	wr(VIRTIO_PCI_NOTIFY_OFF + 4 * 1, 2, 1);              /* queue 1 not enabled */
@@ -538,7 +525,7 @@ int main(void)
 	CHECK(status() & VIRTIO_STATUS_NEEDS_RESET);
 
 	/* Working again after reset, with EVENT_IDX negotiated. */
-	memset(ram, 0, RAM_SIZE);
+	memset(board.ram, 0, VTB_RAM_SIZE);
 	negotiate(1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_EVENT_IDX);
 	setup_queue0(VIRTIO_PCI_NO_VECTOR);
 	set_status(status() | VIRTIO_STATUS_DRIVER_OK);
@@ -552,14 +539,11 @@ int main(void)
 
 	virtio_pci_destroy(vp);
 	CHECK_EQ(cfg_read(0, 4), 0xffffffffu);
-	memset(ram, 0, RAM_SIZE);
+	memset(board.ram, 0, VTB_RAM_SIZE);
 	test_reset_waits_for_kick();
-	memset(ram, 0, RAM_SIZE);
+	memset(board.ram, 0, VTB_RAM_SIZE);
 	test_ioeventfd();
-	pci_host_destroy(&host);
-	bus_destroy(&pio);
-	bus_destroy(&mmio);
+	vtboard_destroy(&board);
 	free(f);
-	free(ram);
 	return check_done();
 }

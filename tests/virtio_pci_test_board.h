@@ -1,0 +1,49 @@
+/* The board the virtio-pci transport tests run on: fake guest RAM, port and
+ * MMIO buses and the PCI host (ECAM, BAR allocation), with the test's own
+ * interrupt recorder. Header-only so the CHECKs count in the test itself
+ * (tests/check.h). Used by test_virtio_pci and test_virtio_rng. */
+#ifndef VMM_TESTS_VIRTIO_PCI_TEST_BOARD_H
+#define VMM_TESTS_VIRTIO_PCI_TEST_BOARD_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pci.h"
+#include "tests/check.h"
+#include "vmm/bus.h"
+#include "vmm/memory.h"
+
+/* Guest-physical layout of queue 0 and the buffers in the tests. */
+#define VTB_RAM_SIZE 0x100000ULL
+#define VTB_DESC  0x1000ULL
+#define VTB_AVAIL 0x2000ULL
+#define VTB_USED  0x3000ULL
+#define VTB_BUF   0x8000ULL
+
+struct vtboard {
+	struct bus pio, mmio;
+	struct pci_host host;
+	struct guest_memory mem;
+	uint8_t *ram;              /* VTB_RAM_SIZE bytes at guest physical 0 */
+};
+
+static inline void vtboard_init(struct vtboard *b, const struct vmm_irq *irq)
+{
+	memset(b, 0, sizeof(*b));
+	b->ram = aligned_alloc(4096, VTB_RAM_SIZE);
+	memset(b->ram, 0, VTB_RAM_SIZE);
+	CHECK_EQ(guest_memory_add_region(&b->mem, 0, VTB_RAM_SIZE, b->ram), 0);
+	CHECK_EQ(bus_init(&b->pio, "pio"), 0);
+	CHECK_EQ(bus_init(&b->mmio, "mmio"), 0);
+	CHECK_EQ(pci_host_init(&b->host, &b->pio, &b->mmio, irq, NULL), 0);
+}
+
+static inline void vtboard_destroy(struct vtboard *b)
+{
+	pci_host_destroy(&b->host);
+	bus_destroy(&b->pio);
+	bus_destroy(&b->mmio);
+	free(b->ram);
+}
+
+#endif
