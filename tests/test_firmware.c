@@ -153,22 +153,13 @@ static void readn(void *dst, size_t n) { test_fw_cfg_read(&pio, LAYOUT_PORT_FW_C
 
 static uint8_t *read_file(const char *name, uint32_t *size)
 {
-	uint32_t count;
-	sel(FW_CFG_FILE_DIR);
-	readn(&count, 4);
-	count = __builtin_bswap32(count);
-	for (uint32_t i = 0; i < count; i++) {
-		struct { uint32_t size; uint16_t select; uint16_t reserved; char name[56]; } e;
-		readn(&e, sizeof(e));
-		if (strcmp(e.name, name) == 0) {
-			*size = __builtin_bswap32(e.size);
-			uint8_t *buf = calloc(1, *size + 1);
-			sel(__builtin_bswap16(e.select));
-			readn(buf, *size);
-			return buf;
-		}
-	}
-	return NULL;
+	int select = test_fw_cfg_find(&pio, LAYOUT_PORT_FW_CFG, name, size);
+	if (select < 0)
+		return NULL;
+	uint8_t *buf = calloc(1, *size + 1);
+	sel((uint16_t)select);
+	readn(buf, *size);
+	return buf;
 }
 
 static void test_fw_cfg_setup(void)

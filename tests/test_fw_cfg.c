@@ -44,22 +44,7 @@ static uint32_t dma(uint64_t desc, uint32_t control, uint32_t len, uint64_t addr
 }
 
 /* FW_CFG_FILE_DIR lookup as qemu_romfile_init(): selector or -1, size in *size. */
-static int lookup(const char *name, uint32_t *size)
-{
-	uint32_t count;
-	sel(FW_CFG_FILE_DIR);
-	readn(&count, 4);
-	count = bswap32(count);
-	for (uint32_t i = 0; i < count; i++) {
-		struct { uint32_t size; uint16_t select; uint16_t reserved; char name[56]; } e;
-		readn(&e, sizeof(e));
-		if (strcmp(e.name, name) == 0) {
-			*size = bswap32(e.size);
-			return __builtin_bswap16(e.select);
-		}
-	}
-	return -1;
-}
+static int lookup(const char *name, uint32_t *size) { return test_fw_cfg_find(&pio, BASE, name, size); }
 
 int main(void)
 {

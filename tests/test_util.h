@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "devices/fw_cfg.h"
 #include "tests/check.h"
 #include "vmm/bus.h"
 
@@ -41,6 +43,25 @@ static inline void test_fw_cfg_read(struct bus *pio, uint16_t base, void *dst, s
 	uint8_t *p = dst;
 	for (size_t i = 0; i < n; i++)
 		CHECK_EQ(bus_read(pio, base + 1, &p[i], 1), 0);
+}
+
+/* Looks name up in FW_CFG_FILE_DIR as SeaBIOS's qemu_romfile_init() does:
+ * returns its selector, or -1, and its size in *size. */
+static inline int test_fw_cfg_find(struct bus *pio, uint16_t base, const char *name, uint32_t *size)
+{
+	uint32_t count;
+	test_fw_cfg_select(pio, base, FW_CFG_FILE_DIR);
+	test_fw_cfg_read(pio, base, &count, 4);
+	count = __builtin_bswap32(count);
+	for (uint32_t i = 0; i < count; i++) {
+		struct { uint32_t size; uint16_t select; uint16_t reserved; char name[56]; } e;
+		test_fw_cfg_read(pio, base, &e, sizeof(e));
+		if (strcmp(e.name, name) == 0) {
+			*size = __builtin_bswap32(e.size);
+			return __builtin_bswap16(e.select);
+		}
+	}
+	return -1;
 }
 
 #endif
