@@ -185,7 +185,7 @@ int qcow2_overlaps_metadata(struct qcow2_state *s, uint64_t off, uint64_t len)
 		if (l2 && off < l2 + cs && l2 < off + len)
 			return 1;
 	}
-	for (uint64_t i = 0; i < s->reftable_entries; i++) {
+	for (uint64_t i = 0; i < s->reftable_used; i++) {
 		uint64_t rb = s->reftable[i];
 
 		if (rb && off < rb + cs && rb < off + len)

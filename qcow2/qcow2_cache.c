@@ -151,43 +151,31 @@ static int cache_any_dirty(const struct qcow2_cache *c)
 
 int qcow2_flush_all(struct qcow2_state *s)
 {
-	int ret;
+	int lazy = qcow2_lazy(s), ret;
 
 	if (s->read_only)
 		return 0;
 	/* Nothing cached to order: one barrier for the data writes. */
 	if (!cache_any_dirty(&s->rb_cache) && !cache_any_dirty(&s->l2_cache) && !s->ndeferred)
 		return qcow2_sync(s);
-	if (qcow2_lazy(s)) {
-		/* Unordered (the dirty bit is set): tables and refcounts, one
-		 * barrier, then the frees that wait for the tables. */
-		ret = qcow2_mark_dirty(s);
-		if (ret == 0)
-			ret = qcow2_cache_write_all(s, &s->l2_cache);
-		if (ret == 0)
-			ret = qcow2_cache_write_all(s, &s->rb_cache);
-		if (ret == 0)
-			ret = qcow2_sync(s);
-		if (ret == 0 && s->ndeferred) {
-			/* Written, not waited for: the dirty bit covers them. */
-			ret = qcow2_apply_deferred(s);
-			if (ret == 0)
-				ret = qcow2_cache_write_all(s, &s->rb_cache);
-		}
-		return ret;
-	}
-	ret = qcow2_cache_write_all(s, &s->rb_cache);
-	if (ret == 0)
+	/* Exact refcounts: refcount blocks, barrier, L2 tables, barrier. Lazy
+	 * (the dirty bit set first): both unordered, one barrier. */
+	ret = lazy ? qcow2_mark_dirty(s) : qcow2_cache_write_all(s, &s->rb_cache);
+	if (ret == 0 && !lazy)
 		ret = qcow2_sync(s);
 	if (ret == 0)
 		ret = qcow2_cache_write_all(s, &s->l2_cache);
+	if (ret == 0 && lazy)
+		ret = qcow2_cache_write_all(s, &s->rb_cache);
 	if (ret == 0)
 		ret = qcow2_sync(s);
+	/* Frees wait for the tables that dropped the clusters (lazy: written,
+	 * not waited for; the dirty bit covers them). */
 	if (ret == 0 && s->ndeferred) {
 		ret = qcow2_apply_deferred(s);
 		if (ret == 0)
 			ret = qcow2_cache_write_all(s, &s->rb_cache);
-		if (ret == 0)
+		if (ret == 0 && !lazy)
 			ret = qcow2_sync(s);
 	}
 	return ret;

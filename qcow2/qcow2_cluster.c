@@ -38,6 +38,8 @@ static int iov_slice(const struct iovec *iov, int cnt, size_t off, size_t len, s
 	return n;
 }
 
+/* Copies between buf and bytes [off, off+len) of the iovec; buf NULL with
+ * to_iov: zeroes them. */
 static void iov_copy(const struct iovec *iov, int cnt, size_t off, void *buf, size_t len, int to_iov)
 {
 	uint8_t *b = buf;
@@ -50,27 +52,21 @@ static void iov_copy(const struct iovec *iov, int cnt, size_t off, void *buf, si
 			continue;
 		}
 		c = l - off < len ? l - off : len;
-		if (to_iov)
+		if (to_iov && !b)
+			memset((char *)iov[i].iov_base + off, 0, c);
+		else if (to_iov)
 			memcpy((char *)iov[i].iov_base + off, b, c);
 		else
 			memcpy(b, (char *)iov[i].iov_base + off, c);
-		b += c, len -= c, off = 0;
+		if (b)
+			b += c;
+		len -= c, off = 0;
 	}
 }
 
 static void iov_zero(const struct iovec *iov, int cnt, size_t off, size_t len)
 {
-	for (int i = 0; i < cnt && len > 0; i++) {
-		size_t l = iov[i].iov_len, c;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		c = l - off < len ? l - off : len;
-		memset((char *)iov[i].iov_base + off, 0, c);
-		len -= c, off = 0;
-	}
+	iov_copy(iov, cnt, off, NULL, len, 1);
 }
 
 /* --- requests split over several host I/Os */

@@ -135,6 +135,7 @@ struct qcow2_state {
 	uint64_t *l1;             /* cpu order */
 	uint64_t *reftable;       /* cpu order */
 	uint64_t reftable_entries;
+	uint64_t reftable_used;   /* entries at or past this index are 0 (bounds overlap scans) */
 	unsigned refblock_entries;
 	uint64_t file_end;        /* bytes; grows with allocations */
 	uint64_t free_hint;       /* cluster index to search from */

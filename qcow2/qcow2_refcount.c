@@ -51,6 +51,7 @@ int qcow2_refcount_load(struct qcow2_state *s)
 	int ret;
 
 	s->reftable_entries = bytes / 8;
+	s->reftable_used = 0;
 	s->reftable = malloc(bytes);
 	if (!s->reftable)
 		return -ENOMEM;
@@ -62,6 +63,8 @@ int qcow2_refcount_load(struct qcow2_state *s)
 
 		/* Bits 0-8 are reserved; anything else off-cluster is corrupt. */
 		s->reftable[i] = e & ~511ull;
+		if (s->reftable[i])
+			s->reftable_used = i + 1;
 		if (s->reftable[i] && (s->reftable[i] % cs || s->reftable[i] >= s->file_end + cs ||
 				       qcow2_overlaps_fixed(s, s->reftable[i], cs)))
 			return QCOW2_E_REFCOUNT;
@@ -185,6 +188,11 @@ static int grow_reftable(struct qcow2_state *s, uint64_t t)
 	s->reftable = nt;
 	nt = NULL;
 	s->reftable_entries = tc * cs / 8;
+	for (uint64_t i = s->reftable_entries; i > s->reftable_used; i--)
+		if (s->reftable[i - 1]) {
+			s->reftable_used = i;
+			break;
+		}
 	s->reftable_offset = e * cs;
 	s->reftable_clusters = (uint32_t)tc;
 	s->file_end = (e + tc + nb) * cs;
@@ -238,6 +246,8 @@ static int ensure_refblock(struct qcow2_state *s, uint64_t t, int depth)
 	if ((uint64_t)(c + 1) * cs > s->file_end)
 		s->file_end = (uint64_t)(c + 1) * cs;
 	s->reftable[t] = (uint64_t)c * cs;
+	if (t >= s->reftable_used)
+		s->reftable_used = t + 1;
 	qcow2_put_be64(b, s->reftable[t]);
 	ret = qcow2_pwrite(s->fd, b, 8, s->reftable_offset + t * 8);
 	if (ret < 0)

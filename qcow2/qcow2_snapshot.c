@@ -175,6 +175,27 @@ static int l1_refs(struct qcow2_state *s, uint64_t *l1, uint32_t l1_size, int ad
 	return ret;
 }
 
+static int write_active_l1(struct qcow2_state *s);
+
+/* A tree (L1 copy l1 of l1_size entries at l1_offset) loses its references,
+ * L1 clusters included; clusters only the active image uses now get COPIED
+ * back; the active L1 and the metadata reach the disk. */
+static int drop_tree(struct qcow2_state *s, uint64_t *l1, uint64_t l1_offset, uint32_t l1_size)
+{
+	uint64_t cs = s->cluster_size;
+	int ret = l1_refs(s, l1, l1_size, -1, 0);
+
+	for (uint64_t c = l1_offset / cs; ret == 0 && l1_size && c <= (l1_offset + l1_size * 8ull - 1) / cs; c++)
+		ret = qcow2_update_refcount(s, c, -1);
+	if (ret == 0)
+		ret = l1_refs(s, s->l1, s->l1_size, 0, 1);
+	if (ret == 0)
+		ret = write_active_l1(s);
+	if (ret == 0)
+		ret = qcow2_flush_all(s);
+	return ret;
+}
+
 static int write_active_l1(struct qcow2_state *s)
 {
 	for (uint32_t i = 0; i < s->l1_size; i++) {
@@ -388,20 +409,31 @@ out:
 	return ret;
 }
 
-int qcow2_snapshot_delete(struct block_dev *bs, const char *key)
+/* The writable image of bs with its lock taken and *idx the snapshot named
+ * or numbered key (-1: none); or an error without the lock. */
+static int lock_snapshot(struct block_dev *bs, const char *key, struct qcow2_state **sp, int *idx)
 {
 	struct qcow2_state *s = rw_state(bs, 1);
-	struct qcow2_snapshot gone;
-	uint64_t *l1 = NULL, cs;
-	int idx, ret;
 
 	if (!s)
 		return bs && bs->drv == &block_driver_qcow2 ? -EROFS : -EINVAL;
 	if (!key)
 		return -EINVAL;
-	cs = s->cluster_size;
 	pthread_mutex_lock(&s->lock);
-	idx = find_snapshot(s, key);
+	*sp = s;
+	*idx = find_snapshot(s, key);
+	return 0;
+}
+
+int qcow2_snapshot_delete(struct block_dev *bs, const char *key)
+{
+	struct qcow2_state *s;
+	struct qcow2_snapshot gone;
+	uint64_t *l1 = NULL;
+	int idx, ret = lock_snapshot(bs, key, &s, &idx);
+
+	if (ret < 0)
+		return ret;
 	ret = QCOW2_E_NO_SNAPSHOT;
 	if (idx < 0)
 		goto out;
@@ -428,17 +460,7 @@ int qcow2_snapshot_delete(struct block_dev *bs, const char *key)
 		goto out;
 	}
 	free(gone.id), free(gone.name), free(gone.extra);
-	ret = l1_refs(s, l1, gone.l1_size, -1, 0);
-	for (uint64_t c = gone.l1_offset / cs;
-	     ret == 0 && gone.l1_size && c <= (gone.l1_offset + gone.l1_size * 8ull - 1) / cs; c++)
-		ret = qcow2_update_refcount(s, c, -1);
-	/* Clusters only the active image uses now get COPIED back. */
-	if (ret == 0)
-		ret = l1_refs(s, s->l1, s->l1_size, 0, 1);
-	if (ret == 0)
-		ret = write_active_l1(s);
-	if (ret == 0)
-		ret = qcow2_flush_all(s);
+	ret = drop_tree(s, l1, gone.l1_offset, gone.l1_size);
 out:
 	free(l1);
 	pthread_mutex_unlock(&s->lock);
@@ -447,21 +469,17 @@ out:
 
 int qcow2_snapshot_apply(struct block_dev *bs, const char *key)
 {
-	struct qcow2_state *s = rw_state(bs, 1);
+	struct qcow2_state *s;
 	struct qcow2_snapshot *sn;
 	uint64_t *nl1 = NULL, *old = NULL, cs, cov, need, n, oldoff, oldsz;
 	uint8_t *raw = NULL, hb[20];
 	int64_t c;
-	int idx, ret;
+	int idx, ret = lock_snapshot(bs, key, &s, &idx);
 
-	if (!s)
-		return bs && bs->drv == &block_driver_qcow2 ? -EROFS : -EINVAL;
-	if (!key)
-		return -EINVAL;
+	if (ret < 0)
+		return ret;
 	cs = s->cluster_size;
 	cov = cs * s->l2_entries;
-	pthread_mutex_lock(&s->lock);
-	idx = find_snapshot(s, key);
 	ret = QCOW2_E_NO_SNAPSHOT;
 	if (idx < 0)
 		goto out;
@@ -524,15 +542,7 @@ int qcow2_snapshot_apply(struct block_dev *bs, const char *key)
 	s->size = sn->disk_size;
 	bs->size = s->size;
 	/* Then the old active tree loses its reference. */
-	ret = l1_refs(s, old, (uint32_t)oldsz, -1, 0);
-	for (uint64_t cl = oldoff / cs; ret == 0 && oldsz && cl <= (oldoff + oldsz * 8 - 1) / cs; cl++)
-		ret = qcow2_update_refcount(s, cl, -1);
-	if (ret == 0)
-		ret = l1_refs(s, s->l1, s->l1_size, 0, 1);
-	if (ret == 0)
-		ret = write_active_l1(s);
-	if (ret == 0)
-		ret = qcow2_flush_all(s);
+	ret = drop_tree(s, old, oldoff, (uint32_t)oldsz);
 out:
 	free(old);
 	free(nl1);
