@@ -202,21 +202,9 @@ static void test_ioeventfd(void)
 
 	/* Bring queue 1 up through the bus, then kick through the eventfd. */
 	bar = 0xd0000000;
-	uint64_t w;
-#define WR2(off, size, val) do { w = (val); bus_write(&m2, bar + (off), &w, size); } while (0)
-	WR2(C(STATUS), 1, 0);
-	WR2(C(STATUS), 1, 3);
-	WR2(C(GFSELECT), 4, 1);
-	WR2(C(GF), 4, 1);
-	WR2(C(STATUS), 1, 11);
-	WR2(C(Q_SELECT), 2, 1);
-	WR2(C(Q_SIZE), 2, 16);
-	WR2(C(Q_DESCLO), 8, VTB_DESC);
-	WR2(C(Q_AVAILLO), 8, VTB_AVAIL);
-	WR2(C(Q_USEDLO), 8, VTB_USED);
-	WR2(C(Q_ENABLE), 2, 1);
-	WR2(C(STATUS), 1, 15);
-#undef WR2
+	vtboard_driver_start(&m2, bar, 1, -1);
+	uint64_t w = 15;
+	bus_write(&m2, bar + C(STATUS), &w, 1);
 	uint64_t one = 1;
 	CHECK_EQ(write(e1->fd, &one, sizeof(one)), (long)sizeof(one));
 	CHECK_EQ(event_loop_run_once(loop, 1000), 1);

@@ -49,19 +49,7 @@ int main(void)
 	CHECK_EQ(pd->device_id, 0x1044);
 	bar = pd->bar_addr[VIRTIO_PCI_BAR];
 
-	wr(C(STATUS), 1, 0);
-	wr(C(STATUS), 1, 3);
-	wr(C(GFSELECT), 4, 1);
-	wr(C(GF), 4, 1);
-	wr(C(STATUS), 1, 3 | 8);
-	CHECK(rd(C(STATUS), 1) & 8);
-	wr(C(Q_SELECT), 2, 0);
-	wr(C(Q_SIZE), 2, 16);
-	wr(C(Q_MSIX), 2, 1);
-	wr(C(Q_DESCLO), 8, VTB_DESC);
-	wr(C(Q_AVAILLO), 8, VTB_AVAIL);
-	wr(C(Q_USEDLO), 8, VTB_USED);
-	wr(C(Q_ENABLE), 2, 1);
+	vtboard_driver_start(&board.mmio, bar, 0, 1);
 	/* MSI-X enable and vector 1 unmasked. */
 	uint32_t ctrl = 0x8000;
 	bus_write(&board.mmio, LAYOUT_PCI_ECAM_START + (pd->slot << 15) + pd->msix_cap + 2, &ctrl, 2);

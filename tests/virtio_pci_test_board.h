@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "devices/pci.h"
+#include "devices/virtio/virtio_pci.h"
 #include "tests/check.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
@@ -44,6 +45,34 @@ static inline void vtboard_destroy(struct vtboard *b)
 	bus_destroy(&b->pio);
 	bus_destroy(&b->mmio);
 	free(b->ram);
+}
+
+/* A driver's first steps on the device whose BAR is at bar on mmio:
+ * reset, ACKNOWLEDGE|DRIVER, VERSION_1 accepted (FEATURES_OK checked),
+ * queue q of 16 entries at VTB_DESC/AVAIL/USED (MSI-X vector unless
+ * vector < 0) enabled. DRIVER_OK is the caller's. */
+static inline void vtboard_driver_start(struct bus *mmio, uint64_t bar, uint16_t q, int vector)
+{
+#define VTB_WR(x, size, val) do { uint64_t v_ = (val); \
+	bus_write(mmio, bar + VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_##x, &v_, size); } while (0)
+	uint64_t st = 0;
+
+	VTB_WR(STATUS, 1, 0);
+	VTB_WR(STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	VTB_WR(GFSELECT, 4, 1);
+	VTB_WR(GF, 4, 1);                        /* VIRTIO_F_VERSION_1 */
+	VTB_WR(STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	bus_read(mmio, bar + VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_STATUS, &st, 1);
+	CHECK(st & VIRTIO_STATUS_FEATURES_OK);
+	VTB_WR(Q_SELECT, 2, q);
+	VTB_WR(Q_SIZE, 2, 16);
+	if (vector >= 0)
+		VTB_WR(Q_MSIX, 2, (uint16_t)vector);
+	VTB_WR(Q_DESCLO, 8, VTB_DESC);
+	VTB_WR(Q_AVAILLO, 8, VTB_AVAIL);
+	VTB_WR(Q_USEDLO, 8, VTB_USED);
+	VTB_WR(Q_ENABLE, 2, 1);
+#undef VTB_WR
 }
 
 #endif
