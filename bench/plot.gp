@@ -26,6 +26,7 @@ if (chart eq 'ratios') {
 	set xtics rotate by 0
 	set ylabel "ms or MiB (log)"
 	set key top left
+	set bmargin 4
 	plot data using 2:xtic(1) title "vmm" lc rgb "#1f77b4", \
 	     '' using 3 title "QEMU microvm" lc rgb "#ff7f0e"
 }

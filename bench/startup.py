@@ -24,9 +24,7 @@ Exit 0, 1 when a run fails (wrong exit status or no byte), 77 without
 /dev/kvm. Needs KVM: run it under scripts/with-kvm on hosts without one.
 """
 import argparse
-import fcntl
 import os
-import platform
 import re
 import select
 import shutil
@@ -36,34 +34,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import kvm_usable, machine  # noqa: E402
+
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=4"
 EXIT_STATUS = 1           # the guest writes 0 to isa-debug-exit: (0 << 1) | 1
 RAM_MIB = 128
-
-
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        return fcntl.ioctl(fd, 0xAE00) == 12
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def machine():
-    """One CSV field (as bench/benchlib.py): host, CPUs, kernel, and whether
-    KVM is nested in scripts/with-kvm's TCG L1 (CPU model qemu64)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            tcg = "QEMU Virtual CPU" in f.read()
-    except OSError:
-        tcg = False
-    return ("%s %dcpu linux-%s %s" % (platform.node(), os.cpu_count() or 0, platform.release(),
-                                      "nested-kvm-in-tcg-l1" if tcg else "kvm")).replace(",", ";")
 
 
 def vmm_cmd(vmm, guest, ndev=0):
