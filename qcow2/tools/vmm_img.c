@@ -80,6 +80,14 @@ int img_bad_usage(const char *cmd, const char *what)
 	return 1;
 }
 
+int img_open_operand(const char *cmd, int argc, char **argv, struct block_dev **bs, const char *fmt,
+		     int read_only, const char *cache)
+{
+	if (optind != argc - 1)
+		return img_bad_usage(cmd, "Expecting one image file name");
+	return img_open(bs, argv[optind], fmt, read_only, cache) < 0 ? 1 : 0;
+}
+
 int img_bad_option(const char *cmd, char **argv, int missing_arg)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "?";
@@ -634,10 +642,8 @@ int img_cmd_info(int argc, char **argv)
 		default: return img_bad_option("info", argv, 0);
 		}
 	}
-	if (optind != argc - 1)
-		return img_bad_usage("info", "Expecting one image file name");
-	if (img_open(&bs, argv[optind], fmt, 1, NULL) < 0)
-		return 1;
+	if ((c = img_open_operand("info", argc, argv, &bs, fmt, 1, NULL)))
+		return c;
 	if (json && chain)
 		arr = json_array();
 	for (cur = bs; cur; cur = chain ? cur->backing : NULL) {
@@ -761,10 +767,8 @@ int img_cmd_check(int argc, char **argv)
 		default: return img_bad_option("check", argv, 0);
 		}
 	}
-	if (optind != argc - 1)
-		return img_bad_usage("check", "Expecting one image file name");
-	if (img_open(&bs, argv[optind], fmt, !fix, cache) < 0)
-		return 1;
+	if ((c = img_open_operand("check", argc, argv, &bs, fmt, !fix, cache)))
+		return c;
 	if (!img_is_qcow2(bs)) {
 		img_error("This image format does not support checks");
 		block_close(bs);

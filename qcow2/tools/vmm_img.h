@@ -30,6 +30,10 @@ char *img_backing_path(const char *image, const char *backing);
 void img_cmd_usage(const char *cmd);
 /* One line for a bad option or argument count, then exit status 1. */
 int img_bad_usage(const char *cmd, const char *what);
+/* The one image operand left after getopt (else "Expecting one image file
+ * name"), opened as img_open. Returns 0, or the command's exit status. */
+int img_open_operand(const char *cmd, int argc, char **argv, struct block_dev **bs, const char *fmt,
+		     int read_only, const char *cache);
 /* The same for the option getopt just refused (missing_arg: ':' case). */
 int img_bad_option(const char *cmd, char **argv, int missing_arg);
 

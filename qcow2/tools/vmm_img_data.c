@@ -601,10 +601,8 @@ int img_cmd_map(int argc, char **argv)
 		default: return img_bad_option("map", argv, 0);
 		}
 	}
-	if (optind != argc - 1)
-		return img_bad_usage("map", "Expecting one image file name");
-	if (img_open(&bs, argv[optind], fmt, 1, NULL) < 0)
-		return 1;
+	if ((c = img_open_operand("map", argc, argv, &bs, fmt, 1, NULL)))
+		return c;
 	end = bs->size;
 	if (maxlen < end - min_u64(off, end) )
 		end = off + maxlen;
