@@ -248,7 +248,7 @@ def bench_launch(a, rep):
 
 
 def bench_memory(a, rep):
-    ndevs = [0, 1, 2, 4]
+    ndevs = [0, 4] if a.quick else [0, 1, 2, 4]
     res = {("vmm", n): [] for n in ndevs}
     res.update({("qemu", n): [] for n in ndevs})
     guest_kib = {"vmm": [], "qemu": []}
@@ -297,7 +297,8 @@ def main():
     p.add_argument("--qemu", default=shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--many", type=int, default=50)
-    p.add_argument("--quick", action="store_true", help="a few rounds, 10 VMs at once")
+    p.add_argument("--quick", action="store_true",
+                   help="3 launch rounds, memory with 0 and 4 devices once, 5 VMs at once")
     p.add_argument("--csv")
     p.add_argument("--only", default="launch,memory,many")
     a = p.parse_args()
@@ -308,7 +309,7 @@ def main():
     a.mem_rounds = 3
     a.many_rounds = 1
     if a.quick:
-        a.rounds, a.mem_rounds, a.many_rounds, a.many = 3, 1, 1, min(a.many, 10)
+        a.rounds, a.mem_rounds, a.many_rounds, a.many = 3, 1, 1, min(a.many, 5)
     for f in (a.vmm, a.exit_guest, a.spin_guest):
         if not os.path.exists(f):
             print("startup.py: %s missing (build the bench_guests target)" % f, file=sys.stderr)
