@@ -4,20 +4,13 @@
  * split ring sits at 0x0 (descriptors), 0x1000 (avail), 0x2000 (used), queue
  * size 16, so the input chooses the chains, headers, sectors and lengths. */
 #include "fuzz/fuzz.h"
+#include "fuzz/fuzz_virtio.h"
 #include "devices/virtio/blk.h"
 
-#define RAM_SIZE 0x10000u
 #define DISK     (1u << 20)
 
-static uint8_t ram[RAM_SIZE];
-static struct guest_memory mem;
 static struct block_engine *eng;
 static const char *disk;
-
-static void t_notify_used(struct virtio_device *v, unsigned q) { virtq_should_notify(&v->vq[q]); }
-static void t_notify_config(struct virtio_device *v) {}
-static void t_needs_reset(struct virtio_device *v) {}
-static const struct virtio_transport_ops transport = { t_notify_used, t_notify_config, t_needs_reset };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,22 +4,15 @@
  * SOCK_SEQPACKET socketpair, as in tests/test_virtio_net.c; the peer end is
  * drained after each kick and also feeds one frame to the receive queue. */
 #include "fuzz/fuzz.h"
+#include "fuzz/fuzz_virtio.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/tap.h"
 #include "vmm/event_loop.h"
 
 #include <sys/socket.h>
 
-#define RAM_SIZE 0x10000u
 #define RING(q)  ((uint64_t)(q) * 0x800)
 
-static uint8_t ram[RAM_SIZE];
-static struct guest_memory mem;
-
-static void t_notify_used(struct virtio_device *v, unsigned q) { virtq_should_notify(&v->vq[q]); }
-static void t_notify_config(struct virtio_device *v) {}
-static void t_needs_reset(struct virtio_device *v) {}
-static const struct virtio_transport_ops transport = { t_notify_used, t_notify_config, t_needs_reset };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
