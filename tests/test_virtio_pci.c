@@ -109,13 +109,7 @@ static void setup_queue0(uint16_t vector)
 
 static void add_chain(uint16_t head, uint16_t flags, uint16_t next)
 {
-	struct virtq_desc d = { VTB_BUF, 4, flags, next };
-	uint16_t idx;
-	memcpy(board.ram + VTB_DESC + 16 * head, &d, sizeof(d));
-	memcpy(&idx, board.ram + VTB_AVAIL + 2, 2);
-	memcpy(board.ram + VTB_AVAIL + 4 + 2 * (idx % 16), &head, 2);
-	idx++;
-	memcpy(board.ram + VTB_AVAIL + 2, &idx, 2);
+	vtboard_add_desc(&board, head, VTB_BUF, 4, flags, next);
 }
 
 static uint16_t used_idx(void) { uint16_t v; memcpy(&v, board.ram + VTB_USED + 2, 2); return v; }

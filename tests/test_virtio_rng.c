@@ -23,13 +23,7 @@ static uint64_t rd(uint64_t off, unsigned size) { uint64_t v = 0; bus_read(&boar
 
 static void add(uint16_t head, uint64_t addr, uint32_t len, uint16_t flags)
 {
-	struct virtq_desc d = { addr, len, flags, 0 };
-	uint16_t idx;
-	memcpy(board.ram + VTB_DESC + 16 * head, &d, sizeof(d));
-	memcpy(&idx, board.ram + VTB_AVAIL + 2, 2);
-	memcpy(board.ram + VTB_AVAIL + 4 + 2 * (idx % 16), &head, 2);
-	idx++;
-	memcpy(board.ram + VTB_AVAIL + 2, &idx, 2);
+	vtboard_add_desc(&board, head, addr, len, flags, 0);
 }
 
 static uint32_t used_len(unsigned i) { uint32_t v; memcpy(&v, board.ram + VTB_USED + 4 + 8 * i + 4, 4); return v; }

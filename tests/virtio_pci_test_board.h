@@ -47,6 +47,20 @@ static inline void vtboard_destroy(struct vtboard *b)
 	free(b->ram);
 }
 
+/* Writes descriptor head {addr, len, flags, next} of queue 0 and makes it
+ * available (a 16-entry ring at VTB_DESC/VTB_AVAIL). */
+static inline void vtboard_add_desc(struct vtboard *b, uint16_t head, uint64_t addr, uint32_t len,
+				    uint16_t flags, uint16_t next)
+{
+	struct virtq_desc d = { addr, len, flags, next };
+	uint16_t idx;
+	memcpy(b->ram + VTB_DESC + 16 * head, &d, sizeof(d));
+	memcpy(&idx, b->ram + VTB_AVAIL + 2, 2);
+	memcpy(b->ram + VTB_AVAIL + 4 + 2 * (idx % 16), &head, 2);
+	idx++;
+	memcpy(b->ram + VTB_AVAIL + 2, &idx, 2);
+}
+
 /* A driver's first steps on the device whose BAR is at bar on mmio:
  * reset, ACKNOWLEDGE|DRIVER, VERSION_1 accepted (FEATURES_OK checked),
  * queue q of 16 entries at VTB_DESC/AVAIL/USED (MSI-X vector unless
