@@ -65,11 +65,17 @@ static const int process_calls[] = {
 #if defined(__SANITIZE_ADDRESS__)
 /* ASan/LSan builds, both lists: thread exit tears down ASan's alternate
  * signal stack; LeakSanitizer's exit-time check stops the world with a
- * ptrace-ing helper thread (clone, ptrace, wait4, prctl, /proc/self/task). */
+ * ptrace-ing helper thread (clone, ptrace, wait4, prctl, /proc/self/task).
+ * That tracer lists /proc/PID/task with the old getdents (sanitizer
+ * internal_getdents() on x86-64, syscall 78), not getdents64: without it the
+ * tracer, whose signals are all blocked, dies of SIGSYS and the exiting
+ * thread spins forever waiting for it (found with action=log: the kernel
+ * logged only syscall=78). */
 static const int sanitizer_calls[] = {
 	SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(prctl), SCMP_SYS(sched_getparam),
 	SCMP_SYS(getrlimit), SCMP_SYS(setrlimit), SCMP_SYS(sigaltstack), SCMP_SYS(clone),
-	SCMP_SYS(openat), SCMP_SYS(getdents64), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(openat), SCMP_SYS(getdents64), SCMP_SYS(getdents), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(getppid),
 };
 #endif
 
