@@ -245,21 +245,32 @@ static int ensure_refblock(struct qcow2_state *s, uint64_t t, int depth)
 	}
 	if ((uint64_t)(c + 1) * cs > s->file_end)
 		s->file_end = (uint64_t)(c + 1) * cs;
+	/* In memory first: the overlap checks keep c from being handed out
+	 * again while its own refcount is set below. */
 	s->reftable[t] = (uint64_t)c * cs;
 	if (t >= s->reftable_used)
 		s->reftable_used = t + 1;
-	qcow2_put_be64(b, s->reftable[t]);
-	ret = qcow2_pwrite(s->fd, b, 8, s->reftable_offset + t * 8);
-	if (ret < 0)
-		return ret;
 	if ((uint64_t)c / s->refblock_entries != t) {
+		/* A block outside its own range: the block that counts c must
+		 * say 1 on disk before the table on disk points to c, or a crash
+		 * in between leaves a referenced cluster with refcount 0. */
 		uint64_t tt = (uint64_t)c / s->refblock_entries;
 
 		ret = ensure_refblock(s, tt, depth + 1);
 		if (ret == 0)
 			ret = qcow2_update_refcount(s, (uint64_t)c, 1);
+		if (ret == 0)
+			ret = qcow2_cache_write_all(s, &s->rb_cache);
+		if (ret == 0)
+			ret = qcow2_sync(s);
+		if (ret < 0) {
+			s->reftable[t] = 0;
+			qcow2_cache_drop(&s->rb_cache, (uint64_t)c * cs);
+			return ret;
+		}
 	}
-	return ret;
+	qcow2_put_be64(b, s->reftable[t]);
+	return qcow2_pwrite(s->fd, b, 8, s->reftable_offset + t * 8);
 }
 
 int qcow2_update_refcount(struct qcow2_state *s, uint64_t cluster, int64_t delta)
