@@ -146,17 +146,23 @@ static uint64_t i8042_read(void *opaque, uint64_t offset, unsigned size)
 	return v;
 }
 
-static void i8042_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+/* A byte written to the data (is_cmd 0) or command port (1); a reset it
+ * asks for is requested after the lock is dropped. */
+static void i8042_port_write(struct i8042 *k, int is_cmd, uint8_t value)
 {
-	struct i8042 *k = opaque;
 	int reset;
 
 	pthread_mutex_lock(&k->lock);
-	k->last_was_cmd = 0;
-	reset = i8042_data(k, (uint8_t)value);
+	k->last_was_cmd = is_cmd;
+	reset = is_cmd ? i8042_command(k, value) : i8042_data(k, value);
 	pthread_mutex_unlock(&k->lock);
 	if (reset)
 		k->ctl->reset(k->ctl->opaque);
+}
+
+static void i8042_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+	i8042_port_write(opaque, 0, (uint8_t)value);
 }
 
 static uint64_t i8042_cmd_read(void *opaque, uint64_t offset, unsigned size)
@@ -172,15 +178,7 @@ static uint64_t i8042_cmd_read(void *opaque, uint64_t offset, unsigned size)
 
 static void i8042_cmd_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
-	struct i8042 *k = opaque;
-	int reset;
-
-	pthread_mutex_lock(&k->lock);
-	k->last_was_cmd = 1;
-	reset = i8042_command(k, (uint8_t)value);
-	pthread_mutex_unlock(&k->lock);
-	if (reset)
-		k->ctl->reset(k->ctl->opaque);
+	i8042_port_write(opaque, 1, (uint8_t)value);
 }
 
 static uint64_t port_a_read(void *opaque, uint64_t offset, unsigned size)

@@ -11,55 +11,40 @@
 #include "devices/irq.h"
 #include "devices/vm_control.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/bus.h"
 
-struct rec {
-	int resets, poweroffs, exits;
+/* The SCI line as the device last set it. */
+struct sci_rec {
 	int level, calls;
 	uint32_t gsi;
 };
 
-static struct rec rec;
-static void rec_reset(void *o) { ((struct rec *)o)->resets++; }
-static void rec_poweroff(void *o) { ((struct rec *)o)->poweroffs++; }
-static void rec_exit(void *o, int status) { ((struct rec *)o)->exits++; }
-static int rec_set_line(void *o, uint32_t gsi, int level)
+static struct test_ctl_rec rec;
+static struct sci_rec sci;
+static int sci_set_line(void *o, uint32_t gsi, int level)
 {
-	struct rec *r = o;
+	struct sci_rec *r = o;
 	r->gsi = gsi;
 	r->level = level;
 	r->calls++;
 	return 0;
 }
-static int rec_send_msi(void *o, uint64_t addr, uint32_t data) { return -1; }
+static int sci_send_msi(void *o, uint64_t addr, uint32_t data) { return -1; }
 
-static const struct vm_control ctl = { rec_reset, rec_poweroff, rec_exit, &rec };
-static const struct vmm_irq irq = { rec_set_line, rec_send_msi, &rec };
+static const struct vm_control ctl = TEST_CTL(&rec);
+static const struct vmm_irq irq = { sci_set_line, sci_send_msi, &sci };
 static struct bus pio;
 
-static uint16_t inw(uint16_t port)
-{
-	uint16_t v = 0;
-	bus_read(&pio, port, &v, 2);
-	return v;
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-	bus_write(&pio, port, &v, 2);
-}
-
-static uint32_t inl(uint16_t port)
-{
-	uint32_t v = 0;
-	bus_read(&pio, port, &v, 4);
-	return v;
-}
+#define inw(port) ((uint16_t)test_pio_in(&pio, (port), 2))
+#define outw(port, v) test_pio_out(&pio, (port), 2, (v))
+#define inl(port) ((uint32_t)test_pio_in(&pio, (port), 4))
 
 static struct acpi_pm *fresh(void)
 {
 	struct acpi_pm *pm = NULL;
-	rec = (struct rec){ 0 };
+	rec = (struct test_ctl_rec){ 0 };
+	sci = (struct sci_rec){ 0 };
 	CHECK_EQ(acpi_pm_create(&pm, &pio, &irq, LAYOUT_IRQ_ACPI_SCI, &ctl), 0);
 	return pm;
 }
@@ -105,32 +90,32 @@ static void test_power_button(void)
 	/* Not enabled: status set, no SCI. */
 	acpi_pm_power_button(pm);
 	CHECK_EQ(inw(LAYOUT_ACPI_PM1A_EVT) & ACPI_PM1_PWRBTN_STS, ACPI_PM1_PWRBTN_STS);
-	CHECK_EQ(rec.level, 0);
+	CHECK_EQ(sci.level, 0);
 	/* Enabling with the status pending raises it. */
 	outw(LAYOUT_ACPI_PM1A_EVT + 2, ACPI_PM1_PWRBTN_EN);
 	CHECK_EQ(inw(LAYOUT_ACPI_PM1A_EVT + 2), ACPI_PM1_PWRBTN_EN);
-	CHECK_EQ(rec.level, 1);
-	CHECK_EQ(rec.gsi, LAYOUT_IRQ_ACPI_SCI);
+	CHECK_EQ(sci.level, 1);
+	CHECK_EQ(sci.gsi, LAYOUT_IRQ_ACPI_SCI);
 	/* Writing 0 to the status changes nothing; 1 clears. */
 	outw(LAYOUT_ACPI_PM1A_EVT, 0);
-	CHECK_EQ(rec.level, 1);
+	CHECK_EQ(sci.level, 1);
 	outw(LAYOUT_ACPI_PM1A_EVT, ACPI_PM1_PWRBTN_STS);
-	CHECK_EQ(rec.level, 0);
+	CHECK_EQ(sci.level, 0);
 	CHECK_EQ(inw(LAYOUT_ACPI_PM1A_EVT) & ACPI_PM1_PWRBTN_STS, 0);
 	/* A second press with the enable set raises the SCI at once. */
-	int calls = rec.calls;
+	int calls = sci.calls;
 	acpi_pm_power_button(pm);
-	CHECK_EQ(rec.level, 1);
-	CHECK_EQ(rec.calls, calls + 1);
+	CHECK_EQ(sci.level, 1);
+	CHECK_EQ(sci.calls, calls + 1);
 	acpi_pm_power_button(pm);       /* no change of level: no call */
-	CHECK_EQ(rec.calls, calls + 1);
+	CHECK_EQ(sci.calls, calls + 1);
 	/* SCI_EN gates the line. */
 	outw(LAYOUT_ACPI_PM1A_CNT, 0);
-	CHECK_EQ(rec.level, 0);
+	CHECK_EQ(sci.level, 0);
 	outw(LAYOUT_ACPI_PM1A_CNT, ACPI_PM1_CNT_SCI_EN);
-	CHECK_EQ(rec.level, 1);
+	CHECK_EQ(sci.level, 1);
 	outw(LAYOUT_ACPI_PM1A_EVT + 2, 0);
-	CHECK_EQ(rec.level, 0);
+	CHECK_EQ(sci.level, 0);
 	CHECK_EQ(rec.poweroffs, 0);       /* the button only asks the guest */
 	acpi_pm_destroy(pm);
 }

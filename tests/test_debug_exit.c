@@ -5,23 +5,11 @@
 #include "devices/debug_exit.h"
 #include "devices/vm_control.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/bus.h"
 
-struct ctl_rec {
-	int exits, others, status;
-};
-
-static void rec_reset(void *o) { ((struct ctl_rec *)o)->others++; }
-static void rec_poweroff(void *o) { ((struct ctl_rec *)o)->others++; }
-static void rec_exit(void *o, int status)
-{
-	struct ctl_rec *r = o;
-	r->exits++;
-	r->status = status;
-}
-
-static struct ctl_rec rec;
-static const struct vm_control ctl = { rec_reset, rec_poweroff, rec_exit, &rec };
+static struct test_ctl_rec rec;
+static const struct vm_control ctl = TEST_CTL(&rec);
 
 int main(void)
 {
@@ -61,7 +49,7 @@ int main(void)
 	v = 0;
 	bus_read(&pio, 0xf4, &v, 1);
 	CHECK_EQ(v, 0xff);
-	CHECK_EQ(rec.others, 0);
+	CHECK_EQ(rec.resets + rec.poweroffs, 0);
 	debug_exit_destroy(d);
 	CHECK(bus_lookup_name(&pio, 0xf4) == NULL);
 

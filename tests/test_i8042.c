@@ -6,36 +6,20 @@
 #include "devices/i8042.h"
 #include "devices/vm_control.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/bus.h"
 
-struct ctl_rec {
-	int resets, poweroffs, exits;
-};
-
-static void rec_reset(void *o) { ((struct ctl_rec *)o)->resets++; }
-static void rec_poweroff(void *o) { ((struct ctl_rec *)o)->poweroffs++; }
-static void rec_exit(void *o, int status) { ((struct ctl_rec *)o)->exits++; }
-
 static struct bus pio;
-static struct ctl_rec rec;
-static const struct vm_control ctl = { rec_reset, rec_poweroff, rec_exit, &rec };
+static struct test_ctl_rec rec;
+static const struct vm_control ctl = TEST_CTL(&rec);
 
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v = 0;
-	bus_read(&pio, port, &v, 1);
-	return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-	bus_write(&pio, port, &v, 1);
-}
+#define inb(port) ((uint8_t)test_pio_in(&pio, (port), 1))
+#define outb(port, v) test_pio_out(&pio, (port), 1, (v))
 
 static struct i8042 *fresh(void)
 {
 	struct i8042 *k = NULL;
-	rec = (struct ctl_rec){ 0 };
+	rec = (struct test_ctl_rec){ 0 };
 	CHECK_EQ(i8042_create(&k, &pio, &ctl), 0);
 	return k;
 }

@@ -7,6 +7,7 @@
 #include "devices/irq.h"
 #include "devices/serial.h"
 #include "tests/check.h"
+#include "tests/test_util.h"
 #include "vmm/bus.h"
 
 #define BASE 0x3f8
@@ -54,17 +55,9 @@ static struct irq_rec irec;
 static struct vmm_irq irq = { rec_set_line, rec_send_msi, &irec };
 static struct tx_rec txrec;
 
-static uint8_t inb(unsigned reg)
-{
-	uint8_t v = 0;
-	bus_read(&pio, BASE + reg, &v, 1);
-	return v;
-}
-
-static void outb(unsigned reg, uint8_t v)
-{
-	bus_write(&pio, BASE + reg, &v, 1);
-}
+/* UART register reg (an offset from BASE) */
+#define inb(reg) ((uint8_t)test_pio_in(&pio, BASE + (reg), 1))
+#define outb(reg, v) test_pio_out(&pio, BASE + (reg), 1, (uint8_t)(v))
 
 static struct serial *fresh(void)
 {

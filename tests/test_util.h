@@ -1,7 +1,8 @@
 /* Small helpers several host-side unit tests share, header-only so each
  * test counts its CHECKs itself (tests/check.h): little-endian field reads
- * and byte checksums of guest tables (ACPI 6.5 5.2, MP 1.4 4), and the
- * fw_cfg port interface (QEMU docs/specs/fw_cfg.rst: selector, data byte). */
+ * and byte checksums of guest tables (ACPI 6.5 5.2, MP 1.4 4), port I/O
+ * through a bus, a vm_control that counts requests, and the fw_cfg port
+ * interface (QEMU docs/specs/fw_cfg.rst: selector, data byte). */
 #ifndef VMM_TESTS_TEST_UTIL_H
 #define VMM_TESTS_TEST_UTIL_H
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "devices/fw_cfg.h"
+#include "devices/vm_control.h"
 #include "tests/check.h"
 #include "vmm/bus.h"
 
@@ -30,6 +32,38 @@ static inline uint8_t test_sum8(const uint8_t *p, size_t n)
 		s = (uint8_t)(s + p[i]);
 	return s;
 }
+
+/* One port I/O access of size bytes (1, 2, 4) at port through bus b, as
+ * a guest's in/out would make it; reads of unclaimed ports give all-ones. */
+static inline uint64_t test_pio_in(struct bus *b, uint16_t port, unsigned size)
+{
+	uint64_t v = 0;
+	bus_read(b, port, &v, size);
+	return v;
+}
+
+static inline void test_pio_out(struct bus *b, uint16_t port, unsigned size, uint64_t v)
+{
+	bus_write(b, port, &v, size);
+}
+
+/* A vm_control (devices/vm_control.h) that counts what a device asked of
+ * the VM's lifecycle: `static struct test_ctl_rec rec; static const struct
+ * vm_control ctl = TEST_CTL(&rec);`. status is the last exit's. */
+struct test_ctl_rec {
+	int resets, poweroffs, exits, status;
+};
+
+static inline void test_ctl_reset(void *o) { ((struct test_ctl_rec *)o)->resets++; }
+static inline void test_ctl_poweroff(void *o) { ((struct test_ctl_rec *)o)->poweroffs++; }
+static inline void test_ctl_exit(void *o, int status)
+{
+	struct test_ctl_rec *r = o;
+	r->exits++;
+	r->status = status;
+}
+
+#define TEST_CTL(rec) { test_ctl_reset, test_ctl_poweroff, test_ctl_exit, (rec) }
 
 /* fw_cfg at port base: select item key (checked), read n data bytes
  * (each access checked). */
