@@ -15,7 +15,8 @@ endif()
 foreach(t iso9660 isoboot)
   if(EXISTS ${CMAKE_SOURCE_DIR}/tests/test_${t}.c)
     vmm_unit_test(NAME test_${t} SOURCES ${CMAKE_SOURCE_DIR}/tests/test_${t}.c
-      ${CMAKE_SOURCE_DIR}/boot/iso9660.c ${CMAKE_SOURCE_DIR}/boot/isoboot.c LIBS vmm_base)
+      ${CMAKE_SOURCE_DIR}/boot/iso9660.c ${CMAKE_SOURCE_DIR}/boot/isoboot.c
+      ${CMAKE_SOURCE_DIR}/boot/isoboot_cfg.c LIBS vmm_base)
     set_tests_properties(test_${t} PROPERTIES SKIP_RETURN_CODE 77)
   endif()
 endforeach()

@@ -48,47 +48,93 @@ static int inc_fn(void *opaque, const char *path, char **text, size_t *len)
 	return -ISO_ERR_NOT_FOUND;
 }
 
+/* A config text and the entry its parser must pick; NULL fields are not
+ * checked. grub: isoboot_parse_grub, else isoboot_parse_syslinux in dir. */
+struct cfg_case {
+	int grub;
+	const char *dir, *text;
+	int ret;
+	const char *label, *kernel, *initrd, *append;
+};
+
+static const struct cfg_case cfg_cases[] = {
+	{ 0, "/isolinux", "DEFAULT linux\nLABEL other\n KERNEL /o\nLABEL linux\n KERNEL vmlinuz\n"
+	  " APPEND root=/dev/sr0 initrd=initrd.img quiet\n", 0,
+	  "linux", "/isolinux/vmlinuz", "/isolinux/initrd.img", "root=/dev/sr0 quiet" },
+	/* keywords are case-insensitive; LINUX and INITRD; comma lists */
+	{ 0, "/", "default Live\nlabel Live\n linux /casper/vmlinuz\n initrd /casper/a.gz\n"
+	  " append boot=casper initrd=/b.gz,c.gz\n", 0,
+	  NULL, "/casper/vmlinuz", "/casper/a.gz,/b.gz,/c.gz", "boot=casper" },
+	/* DEFAULT is a menu module: MENU DEFAULT decides */
+	{ 0, "/", "default vesamenu.c32\nlabel a\n kernel /a\nlabel b\n menu default\n kernel /b\n", 0,
+	  NULL, "/b", NULL, NULL },
+	/* missing DEFAULT, no MENU DEFAULT: first label with a Linux kernel */
+	{ 0, "/", "# comment\nlabel hd\n localboot 0x80\nlabel m\n kernel memtest.c32\nlabel x\n kernel /x\n", 0,
+	  "x", NULL, NULL, "" },
+	/* DEFAULT naming a missing label falls back too */
+	{ 0, "/", "default nosuch\nlabel y\n kernel /y\n append a=1\n", 0, NULL, "/y", NULL, NULL },
+	/* global APPEND applies to labels without their own */
+	{ 0, "/", "append ro initrd=/i\nlabel g\n kernel /g\n", 0, NULL, NULL, "/i", "ro" },
+	/* "APPEND -" clears */
+	{ 0, "/", "append ro\nlabel g\n kernel /g\n append -\n", 0, NULL, NULL, NULL, "" },
+	/* DEFAULT as a kernel command line, no labels */
+	{ 0, "/", "default /boot/vmlinuz console=tty0 initrd=/boot/i\n", 0,
+	  NULL, "/boot/vmlinuz", "/boot/i", "console=tty0" },
+	/* no Linux entry at all */
+	{ 0, "/", "default menu.c32\nlabel hd\n localboot 0\n", -ISOBOOT_ERR_NO_ENTRY, NULL, NULL, NULL, NULL },
+	{ 0, "/", "", -ISOBOOT_ERR_NO_ENTRY, NULL, NULL, NULL, NULL },
+
+	{ 1, NULL, "set timeout=5\n"
+	  "menuentry 'Install' --class debian {\n"
+	  "  set background_color=black\n"
+	  "  linux    /install.amd/vmlinuz vga=788 --- quiet\n"
+	  "  initrd   /install.amd/initrd.gz\n"
+	  "}\n"
+	  "menuentry \"Graphical \\\"install\\\"\" {\n  linux /g/vmlinuz a=1\n  initrd /g/i1 /g/i2\n}\n", 0,
+	  "Install", "/install.amd/vmlinuz", "/install.amd/initrd.gz", "vga=788 --- quiet" },
+	/* set default by index, quoted; quoting with escapes in the title */
+	{ 1, NULL, "set default=\"1\"\nmenuentry 'A' { linux /a; }\n"
+	  "menuentry \"B \\\"b\\\"\" --id b {\n linux /b 'x y' \"z\"\n initrd /b1 /b2\n}\n", 0,
+	  "B \"b\"", "/b", "/b1,/b2", "x y z" },
+	/* set default by title; submenus count as an entry but are not entered */
+	{ 1, NULL, "set default='Rescue'\nsubmenu 'Adv' {\n menuentry 'In sub' { linux /sub }\n}\n"
+	  "menuentry 'First' { linux /first }\nmenuentry 'Rescue' { linux /rescue rescue/enable=true }\n", 0,
+	  NULL, "/rescue", NULL, "rescue/enable=true" },
+	{ 1, NULL, "set default=0\nsubmenu 'Adv' {\n menuentry 'In sub' { linux /sub }\n}\n"
+	  "menuentry 'First' { linux /first }\n", 0, NULL, "/first", NULL, NULL },
+	/* missing default: entry 0; out of range default: entry 0; nested if */
+	{ 1, NULL, "if [ x = y ]; then\n set default=7\nfi\nmenuentry 'One' {\n if true; then\n  linux /one\n fi\n}\n", 0,
+	  NULL, "/one", NULL, NULL },
+	/* no linux entry */
+	{ 1, NULL, "menuentry 'UEFI settings' { fwsetup }\n", -ISOBOOT_ERR_NO_ENTRY, NULL, NULL, NULL, NULL },
+	{ 1, NULL, "# only a comment\n", -ISOBOOT_ERR_NO_ENTRY, NULL, NULL, NULL, NULL },
+	/* unterminated quotes and braces do not crash */
+	{ 1, NULL, "menuentry 'x { linux /y", -ISOBOOT_ERR_NO_ENTRY, NULL, NULL, NULL, NULL },
+	{ 1, NULL, "menuentry x {\n linux /k \"unterminated\n", 0, NULL, "/k", NULL, NULL },
+};
+
+static void test_cfg_cases(void)
+{
+	for (size_t i = 0; i < sizeof(cfg_cases) / sizeof(cfg_cases[0]); i++) {
+		const struct cfg_case *c = &cfg_cases[i];
+		int failed = check_failed;
+
+		CHECK_EQ(c->grub ? gr(c->text) : sl(c->text, c->dir), c->ret);
+		if (c->label)
+			CHECK_STR(e.label, c->label);
+		if (c->kernel)
+			CHECK_STR(e.kernel, c->kernel);
+		if (c->initrd)
+			CHECK_STR(e.initrd, c->initrd);
+		if (c->append)
+			CHECK_STR(e.append, c->append);
+		if (check_failed != failed)
+			fprintf(stderr, "  in cfg_cases[%zu]\n", i);
+	}
+}
+
 static void test_syslinux(void)
 {
-	CHECK_EQ(sl("DEFAULT linux\nLABEL other\n KERNEL /o\nLABEL linux\n KERNEL vmlinuz\n"
-		    " APPEND root=/dev/sr0 initrd=initrd.img quiet\n", "/isolinux"), 0);
-	CHECK_STR(e.label, "linux");
-	CHECK_STR(e.kernel, "/isolinux/vmlinuz");
-	CHECK_STR(e.initrd, "/isolinux/initrd.img");
-	CHECK_STR(e.append, "root=/dev/sr0 quiet");
-
-	/* keywords are case-insensitive; LINUX and INITRD; comma lists */
-	CHECK_EQ(sl("default Live\nlabel Live\n linux /casper/vmlinuz\n initrd /casper/a.gz\n"
-		    " append boot=casper initrd=/b.gz,c.gz\n", "/"), 0);
-	CHECK_STR(e.kernel, "/casper/vmlinuz");
-	CHECK_STR(e.initrd, "/casper/a.gz,/b.gz,/c.gz");
-	CHECK_STR(e.append, "boot=casper");
-
-	/* DEFAULT is a menu module: MENU DEFAULT decides */
-	CHECK_EQ(sl("default vesamenu.c32\nlabel a\n kernel /a\nlabel b\n menu default\n kernel /b\n", "/"), 0);
-	CHECK_STR(e.kernel, "/b");
-	/* missing DEFAULT, no MENU DEFAULT: first label with a Linux kernel */
-	CHECK_EQ(sl("# comment\nlabel hd\n localboot 0x80\nlabel m\n kernel memtest.c32\nlabel x\n kernel /x\n", "/"), 0);
-	CHECK_STR(e.label, "x");
-	CHECK_STR(e.append, "");
-	/* DEFAULT naming a missing label falls back too */
-	CHECK_EQ(sl("default nosuch\nlabel y\n kernel /y\n append a=1\n", "/"), 0);
-	CHECK_STR(e.kernel, "/y");
-	/* global APPEND applies to labels without their own */
-	CHECK_EQ(sl("append ro initrd=/i\nlabel g\n kernel /g\n", "/"), 0);
-	CHECK_STR(e.append, "ro");
-	CHECK_STR(e.initrd, "/i");
-	/* "APPEND -" clears */
-	CHECK_EQ(sl("append ro\nlabel g\n kernel /g\n append -\n", "/"), 0);
-	CHECK_STR(e.append, "");
-	/* DEFAULT as a kernel command line, no labels */
-	CHECK_EQ(sl("default /boot/vmlinuz console=tty0 initrd=/boot/i\n", "/"), 0);
-	CHECK_STR(e.kernel, "/boot/vmlinuz");
-	CHECK_STR(e.append, "console=tty0");
-	CHECK_STR(e.initrd, "/boot/i");
-	/* no Linux entry at all */
-	CHECK_EQ(sl("default menu.c32\nlabel hd\n localboot 0\n", "/"), -ISOBOOT_ERR_NO_ENTRY);
-	CHECK_EQ(sl("", "/"), -ISOBOOT_ERR_NO_ENTRY);
 	/* too long */
 	{
 		char big[6000] = "label a\n kernel /a\n append ";
@@ -117,46 +163,6 @@ static void test_syslinux(void)
 	CHECK_STR(e.kernel, "/z");
 	const char *loop = "include self.cfg\n";
 	CHECK_EQ(isoboot_parse_syslinux(loop, strlen(loop), "/isolinux", inc_fn, &count, &e), -ISOBOOT_ERR_INCLUDE);
-}
-
-static void test_grub(void)
-{
-	CHECK_EQ(gr("set timeout=5\n"
-		    "menuentry 'Install' --class debian {\n"
-		    "  set background_color=black\n"
-		    "  linux    /install.amd/vmlinuz vga=788 --- quiet\n"
-		    "  initrd   /install.amd/initrd.gz\n"
-		    "}\n"
-		    "menuentry \"Graphical \\\"install\\\"\" {\n  linux /g/vmlinuz a=1\n  initrd /g/i1 /g/i2\n}\n"), 0);
-	CHECK_STR(e.label, "Install");
-	CHECK_STR(e.kernel, "/install.amd/vmlinuz");
-	CHECK_STR(e.append, "vga=788 --- quiet");
-	CHECK_STR(e.initrd, "/install.amd/initrd.gz");
-	/* set default by index, quoted; quoting with escapes in the title */
-	CHECK_EQ(gr("set default=\"1\"\nmenuentry 'A' { linux /a; }\n"
-		    "menuentry \"B \\\"b\\\"\" --id b {\n linux /b 'x y' \"z\"\n initrd /b1 /b2\n}\n"), 0);
-	CHECK_STR(e.label, "B \"b\"");
-	CHECK_STR(e.kernel, "/b");
-	CHECK_STR(e.append, "x y z");
-	CHECK_STR(e.initrd, "/b1,/b2");
-	/* set default by title; submenus count as an entry but are not entered */
-	CHECK_EQ(gr("set default='Rescue'\nsubmenu 'Adv' {\n menuentry 'In sub' { linux /sub }\n}\n"
-		    "menuentry 'First' { linux /first }\nmenuentry 'Rescue' { linux /rescue rescue/enable=true }\n"), 0);
-	CHECK_STR(e.kernel, "/rescue");
-	CHECK_STR(e.append, "rescue/enable=true");
-	CHECK_EQ(gr("set default=0\nsubmenu 'Adv' {\n menuentry 'In sub' { linux /sub }\n}\n"
-		    "menuentry 'First' { linux /first }\n"), 0);
-	CHECK_STR(e.kernel, "/first");
-	/* missing default: entry 0; out of range default: entry 0; nested if */
-	CHECK_EQ(gr("if [ x = y ]; then\n set default=7\nfi\nmenuentry 'One' {\n if true; then\n  linux /one\n fi\n}\n"), 0);
-	CHECK_STR(e.kernel, "/one");
-	/* no linux entry */
-	CHECK_EQ(gr("menuentry 'UEFI settings' { fwsetup }\n"), -ISOBOOT_ERR_NO_ENTRY);
-	CHECK_EQ(gr("# only a comment\n"), -ISOBOOT_ERR_NO_ENTRY);
-	/* unterminated quotes and braces do not crash */
-	CHECK_EQ(gr("menuentry 'x { linux /y"), -ISOBOOT_ERR_NO_ENTRY);
-	CHECK_EQ(gr("menuentry x {\n linux /k \"unterminated\n"), 0);
-	CHECK_STR(e.kernel, "/k");
 }
 
 static char tmpdir[] = "/tmp/test_isoboot.XXXXXX";
@@ -267,8 +273,8 @@ static void test_on_iso(void)
 
 int main(void)
 {
+	test_cfg_cases();
 	test_syslinux();
-	test_grub();
 	if (system("command -v xorriso >/dev/null 2>&1") == 0)
 		test_on_iso();
 	else
