@@ -179,6 +179,49 @@ class Streamed:
             self.proc.wait()
 
 
+def preflight(need_qemu=False, need_qemu_img=False):
+    """None when this host can run the test, else SKIP after saying why: no
+    usable /dev/kvm, or no QEMU / qemu-img when the test needs them."""
+    if not kvm_usable():
+        print("SKIP: no usable /dev/kvm")
+        return SKIP
+    for need, tool in ((need_qemu, "qemu-system-x86_64"), (need_qemu_img, "qemu-img")):
+        if need and not shutil.which(tool):
+            print("SKIP: no " + tool)
+            return SKIP
+    return None
+
+
+def make_image(path, fmt, size):
+    """A new empty disk image of size bytes: raw (sparse) or qcow2 (qemu-img)."""
+    if fmt == "raw":
+        with open(path, "wb") as f:
+            f.truncate(size)
+    else:
+        subprocess.run(["qemu-img", "create", "-q", "-f", fmt, path, str(size)], check=True)
+
+
+def image_bytes(path, fmt, tmp, check_ok=(0,)):
+    """The guest-visible bytes of image path, or None (after a FAIL line).
+    A qcow2 image is first checked with `qemu-img check`, whose exit status
+    must be in check_ok (0 clean, 3 leaked clusters only), then converted to
+    raw in directory tmp by qemu-img: QEMU's reading, not ours."""
+    if fmt == "qcow2":
+        c = subprocess.run(["qemu-img", "check", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        print(c.stdout.decode(errors="replace").strip())
+        if c.returncode not in check_ok:
+            print("FAIL: qemu-img check exit status %d (want %s)"
+                  % (c.returncode, " or ".join(map(str, check_ok))))
+            return None
+        rawimg = os.path.join(tmp, "converted.raw")
+        subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", path, rawimg],
+                       check=True)
+        path = rawimg
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def matches(res, regex):
     """The matched text of every line that matches regex, sorted."""
     if regex.startswith("stderr:"):

@@ -23,18 +23,15 @@ Exit 0 pass, 1 fail, 77 skip.
 import argparse
 import os
 import re
-import shutil
 import signal
 import struct
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import harness  # noqa: E402  (guest-tests/harness.py: launch, read, KVM probe)
-from run_guest import base_cmd, modern  # noqa: E402  (the vmm/QEMU command lines)
+from run_guest import add_common_args, base_cmd, modern  # noqa: E402  (the vmm/QEMU command lines)
 
-SKIP = harness.SKIP
 BLOCK = 4096
 STRIDE = 64 * 1024
 BATCH = 4
@@ -86,31 +83,17 @@ def check(data, n, r, rounds):
 
 def main():
     ap = argparse.ArgumentParser()
-    gp = ap.add_mutually_exclusive_group(required=True)
-    gp.add_argument("--vmm")
-    gp.add_argument("--qemu", action="store_true")
-    ap.add_argument("--guest-dir", required=True)
-    ap.add_argument("--format", default="raw", choices=("raw", "qcow2"))
+    add_common_args(ap)
     ap.add_argument("--rounds", type=int, default=1000)
     ap.add_argument("--kill-round", type=int, default=12)
     args = ap.parse_args()
-    if not harness.kvm_usable():
-        print("SKIP: no usable /dev/kvm")
-        return SKIP
-    if args.qemu and not shutil.which("qemu-system-x86_64"):
-        print("SKIP: no qemu-system-x86_64")
-        return SKIP
-    if args.format == "qcow2" and not shutil.which("qemu-img"):
-        print("SKIP: no qemu-img")
-        return SKIP
+    skip = harness.preflight(need_qemu=args.qemu, need_qemu_img=args.format == "qcow2")
+    if skip:
+        return skip
     size = (args.rounds * BATCH + 2) * STRIDE
     with tempfile.TemporaryDirectory() as tmp:
         img = os.path.join(tmp, "disk." + args.format)
-        if args.format == "raw":
-            with open(img, "wb") as f:
-                f.truncate(size)
-        else:
-            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", img, str(size)], check=True)
+        harness.make_image(img, args.format, size)
         cmd = base_cmd(args, "virtio_durability", "rounds=%d batch=%d" % (args.rounds, BATCH)) + [
             "-drive", "file=%s,if=none,id=d0,format=%s" % (img, args.format),
             "-device", modern(args, "virtio-blk-pci,drive=d0")]
@@ -149,21 +132,9 @@ def main():
             print("FAIL: no FLUSHED line")
             return 1
         n, r = acks[-1]
-        if args.format == "qcow2":
-            c = subprocess.run(["qemu-img", "check", img], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-            print(c.stdout.decode(errors="replace").strip())
-            # 0: clean; 3: leaked clusters only (allowed after a kill).
-            if c.returncode not in (0, 3):
-                print("FAIL: qemu-img check exit status %d (corruption)" % c.returncode)
-                return 1
-            rawimg = os.path.join(tmp, "converted.raw")
-            subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", img, rawimg],
-                           check=True)
-            img = rawimg
-        with open(img, "rb") as f:
-            data = f.read()
-        if not check(data, n, r, args.rounds):
+        # qemu-img check: leaked clusters (3) are allowed after a kill.
+        data = harness.image_bytes(img, args.format, tmp, check_ok=(0, 3))
+        if data is None or not check(data, n, r, args.rounds):
             return 1
     print("PASS")
     return 0

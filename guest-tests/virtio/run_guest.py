@@ -56,6 +56,15 @@ def pattern(s):
     return bytes((base + j * 7) & 0xFF for j in range(SECTOR))
 
 
+def add_common_args(ap):
+    """The options of every virtio runner (run_durability.py uses them too)."""
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--vmm")
+    g.add_argument("--qemu", action="store_true")
+    ap.add_argument("--guest-dir", required=True)
+    ap.add_argument("--format", default="raw", choices=("raw", "qcow2"))
+
+
 def base_cmd(args, guest, append, mem="128M"):
     if args.qemu:
         cmd = ["qemu-system-x86_64", "-enable-kvm", "-cpu", "qemu64", "-M", "pc",
@@ -124,17 +133,12 @@ def test_rng(args):
 
 
 def test_blk(args):
-    if args.format == "qcow2" and not shutil.which("qemu-img"):
-        print("SKIP: no qemu-img")
-        return SKIP
+    skip = harness.preflight(need_qemu_img=args.format == "qcow2")
+    if skip:
+        return skip
     with tempfile.TemporaryDirectory() as tmp:
         img = os.path.join(tmp, "disk." + args.format)
-        if args.format == "raw":
-            with open(img, "wb") as f:
-                f.truncate(IMG_SECTORS * SECTOR)
-        else:
-            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", img,
-                            str(IMG_SECTORS * SECTOR)], check=True)
+        harness.make_image(img, args.format, IMG_SECTORS * SECTOR)
         cmd = base_cmd(args, "virtio_blk", "serial=" + SERIAL) + [
             "-drive", "file=%s,if=none,id=d0,format=%s" % (img, args.format),
             "-device", modern(args, "virtio-blk-pci,drive=d0,serial=" + SERIAL)]
@@ -144,20 +148,8 @@ def test_blk(args):
         if 'GET_ID "%s" OK' % SERIAL not in out:
             print("FAIL: the guest did not check GET_ID")
             return 1
-        if args.format == "qcow2":
-            c = subprocess.run(["qemu-img", "check", img], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-            print(c.stdout.decode(errors="replace"))
-            if c.returncode != 0:
-                print("FAIL: qemu-img check exit status %d" % c.returncode)
-                return 1
-            rawimg = os.path.join(tmp, "converted.raw")
-            subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", img, rawimg],
-                           check=True)
-            img = rawimg
-        with open(img, "rb") as f:
-            data = f.read()
-        return 0 if check_image(data) else 1
+        data = harness.image_bytes(img, args.format, tmp)
+        return 0 if data is not None and check_image(data) else 1
 
 
 # virtio_hostile.c: the cases that must set DEVICE_NEEDS_RESET under vmm
@@ -276,20 +268,13 @@ def test_net(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--vmm")
-    g.add_argument("--qemu", action="store_true")
-    ap.add_argument("--guest-dir", required=True)
-    ap.add_argument("--format", default="raw", choices=("raw", "qcow2"))
+    add_common_args(ap)
     ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("kind", choices=("rng", "blk", "net", "hostile"))
     args = ap.parse_args()
-    if not harness.kvm_usable():
-        print("SKIP: no usable /dev/kvm")
-        return SKIP
-    if args.qemu and not shutil.which("qemu-system-x86_64"):
-        print("SKIP: no qemu-system-x86_64")
-        return SKIP
+    skip = harness.preflight(need_qemu=args.qemu)
+    if skip:
+        return skip
     rc = {"rng": test_rng, "blk": test_blk, "net": test_net,
           "hostile": test_hostile}[args.kind](args)
     print("PASS" if rc == 0 else "SKIP" if rc == SKIP else "FAIL")
