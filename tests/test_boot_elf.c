@@ -21,16 +21,9 @@ static uint8_t *gp(uint64_t gpa, uint64_t len)
 static int load_elf(const struct synth *s, int elf_entry, const char *cmdline, const char *initrd,
 		    struct boot_cpu_state *cpu, const char **failed)
 {
-	char *path = synth_write_file(s->buf, s->len);
-	struct boot_config cfg = { .kernel = path, .initrd = initrd, .cmdline = cmdline,
+	struct boot_config cfg = { .initrd = initrd, .cmdline = cmdline,
 				   .ncpus = 4, .pci = 1, .elf_entry = elf_entry };
-	memset(gp(0x1000000, 0x400000), 0xee, 0x400000);
-	int r = boot_load(&mem, &cfg, cpu, failed);
-	if (*failed == path)
-		*failed = "KERNEL";
-	unlink(path);
-	free(path);
-	return r;
+	return synth_load(&mem, s, cfg, 0x1000000, 0x400000, cpu, failed, NULL);
 }
 
 static void check_segments(const struct synth *s)

@@ -21,15 +21,8 @@ static uint8_t initrd_data[INITRD_SIZE];
 static int load_bz(const struct synth *s, const char *cmdline, const char *initrd,
 		   struct boot_cpu_state *cpu, const char **failed)
 {
-	char *path = synth_write_file(s->buf, s->len);
-	struct boot_config cfg = { .kernel = path, .initrd = initrd, .cmdline = cmdline, .ncpus = 2, .pci = 1 };
-	memset(guest_memory_ptr(&mem, 0, 0x100000), 0xee, 0x100000);
-	int r = boot_load(&mem, &cfg, cpu, failed);
-	if (*failed == path)
-		*failed = "KERNEL";
-	unlink(path);
-	free(path);
-	return r;
+	struct boot_config cfg = { .initrd = initrd, .cmdline = cmdline, .ncpus = 2, .pci = 1 };
+	return synth_load(&mem, s, cfg, 0, 0x100000, cpu, failed, NULL);
 }
 
 static uint8_t *gp(uint64_t gpa, uint64_t len)

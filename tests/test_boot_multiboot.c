@@ -22,14 +22,8 @@ static char *kpath;
 static int load_mb(const struct synth *s, const char *cmdline, const char *initrd,
 		   struct boot_cpu_state *cpu, const char **failed)
 {
-	kpath = synth_write_file(s->buf, s->len);
-	struct boot_config cfg = { .kernel = kpath, .initrd = initrd, .cmdline = cmdline, .ncpus = 1 };
-	memset(gp(0x100000, 0x400000), 0xee, 0x400000);
-	int r = boot_load(&mem, &cfg, cpu, failed);
-	if (*failed == kpath)
-		*failed = "KERNEL";
-	unlink(kpath);
-	return r;
+	struct boot_config cfg = { .initrd = initrd, .cmdline = cmdline, .ncpus = 1 };
+	return synth_load(&mem, s, cfg, 0x100000, 0x400000, cpu, failed, &kpath);
 }
 
 static void test_elf32(void)

@@ -67,6 +67,29 @@ static inline void synth_remove_file(char *path)
 	free(path);
 }
 
+/* boot_load() of s written to a temporary file as cfg.kernel (removed
+ * afterwards), after filling fill_len bytes of RAM at fill_gpa with 0xee so
+ * that what the loader leaves alone shows; *failed naming that file reads
+ * "KERNEL". path: NULL, or where to keep the file's malloc'd name (a
+ * multiboot loader passes it in the command line). */
+static inline int synth_load(struct guest_memory *mem, const struct synth *s, struct boot_config cfg,
+			     uint64_t fill_gpa, uint64_t fill_len, struct boot_cpu_state *cpu,
+			     const char **failed, char **path)
+{
+	char *kpath = synth_write_file(s->buf, s->len);
+	cfg.kernel = kpath;
+	memset(guest_memory_ptr(mem, fill_gpa, fill_len), 0xee, fill_len);
+	int r = boot_load(mem, &cfg, cpu, failed);
+	if (*failed == kpath)
+		*failed = "KERNEL";
+	unlink(kpath);
+	if (path)
+		*path = kpath;
+	else
+		free(kpath);
+	return r;
+}
+
 /* Rewrites in place (no O_TRUNC: ext4 flushes files truncated to 0 on close,
  * which would make the corruption loops wait on the disk). */
 static inline void synth_rewrite_file(const char *path, const void *buf, size_t len)
