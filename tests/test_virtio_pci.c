@@ -160,12 +160,8 @@ static void test_ioeventfd(void)
 	CHECK_EQ(bus_init(&m2, "mmio"), 0);
 	CHECK_EQ(event_loop_create(&loop), 0);
 	CHECK_EQ(pci_host_init(&h2, &p2, &m2, &irq, &hooks), 0);
-	f->vdev.name = "fake-ioev";
-	f->vdev.device_id = VIRTIO_ID_NET;
-	f->vdev.num_queues = 2;
-	f->vdev.queue_size_max = 16;
-	f->vdev.ops = &fake_ops;
-	f->vdev.opaque = f;
+	f->vdev = (struct virtio_device){ .name = "fake-ioev", .device_id = VIRTIO_ID_NET, .num_queues = 2,
+					  .queue_size_max = 16, .ops = &fake_ops, .opaque = f };
 	CHECK_EQ(virtio_pci_create(&vp, &h2, 3, &f->vdev, &board.mem, loop), 0);
 	struct pci_device *pd = virtio_pci_pci_device(vp);
 	uint64_t b = pd->bar_addr[VIRTIO_PCI_BAR];
@@ -246,12 +242,8 @@ static void test_reset_waits_for_kick(void)
 	struct virtio_pci *vp;
 	pthread_t t;
 
-	f->vdev.name = "slow";
-	f->vdev.device_id = VIRTIO_ID_RNG;
-	f->vdev.num_queues = 1;
-	f->vdev.queue_size_max = 16;
-	f->vdev.ops = &slow_ops;
-	f->vdev.opaque = f;
+	f->vdev = (struct virtio_device){ .name = "slow", .device_id = VIRTIO_ID_RNG, .num_queues = 1,
+					  .queue_size_max = 16, .ops = &slow_ops, .opaque = f };
 	CHECK_EQ(virtio_pci_create(&vp, &board.host, -1, &f->vdev, &board.mem, NULL), 0);
 	slot = virtio_pci_pci_device(vp)->slot;
 	bar = virtio_pci_pci_device(vp)->bar_addr[VIRTIO_PCI_BAR];
@@ -280,16 +272,10 @@ int main(void)
 
 	vtboard_init(&board, &irq);
 
-	f->vdev.name = "fake";
-	f->vdev.device_id = VIRTIO_ID_RNG;
-	f->vdev.num_queues = 2;
-	f->vdev.queue_size_max = 256;
-	f->vdev.device_features = 1ULL << 5;
 	memcpy(f->config, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
-	f->vdev.config = f->config;
-	f->vdev.config_size = 8;
-	f->vdev.ops = &fake_ops;
-	f->vdev.opaque = f;
+	f->vdev = (struct virtio_device){ .name = "fake", .device_id = VIRTIO_ID_RNG, .num_queues = 2,
+					  .queue_size_max = 256, .device_features = 1ULL << 5,
+					  .config = f->config, .config_size = 8, .ops = &fake_ops, .opaque = f };
 	f->vdev.num_queues = 0;
 	CHECK_EQ(virtio_pci_create(&vp, &board.host, -1, &f->vdev, &board.mem, NULL), -EINVAL);
 	f->vdev.num_queues = 2;

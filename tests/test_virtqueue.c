@@ -22,6 +22,16 @@
 #define F_INDIRECT (1ULL << 28)
 #define F_EVENT    (1ULL << 29)
 
+/* A popped chain's head and its device-readable (out) and -writable (in)
+ * buffer counts and byte totals; failures name the caller's line. */
+#define CHECK_ELEM(e, head_, out_num_, in_num_, out_len_, in_len_) do { \
+	CHECK_EQ((e).head, head_); \
+	CHECK_EQ((e).out_num, out_num_); \
+	CHECK_EQ((e).in_num, in_num_); \
+	CHECK_EQ((e).out_len, out_len_); \
+	CHECK_EQ((e).in_len, in_len_); \
+} while (0)
+
 static struct guest_memory mem;
 static uint8_t *ram_a, *ram_b;
 static struct virtq q;
@@ -115,11 +125,7 @@ static void test_valid_mixed_chain(void)
 	make_avail(3);
 	CHECK(virtq_has_avail(&q));
 	CHECK_EQ(virtq_pop(&q, &elem), 1);
-	CHECK_EQ(elem.head, 3);
-	CHECK_EQ(elem.out_num, 2);
-	CHECK_EQ(elem.in_num, 2);
-	CHECK_EQ(elem.out_len, 116);
-	CHECK_EQ(elem.in_len, 513);
+	CHECK_ELEM(elem, 3, 2, 2, 116, 513);
 	CHECK(elem.iov[0].iov_base == ram_a + BUF);
 	CHECK_EQ(elem.iov[0].iov_len, 16);
 	CHECK(elem.iov[1].iov_base == ram_a + BUF + 0x200);
@@ -239,11 +245,7 @@ static void test_indirect(void)
 	set_desc(6, T, 3 * 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE, 0);
 	make_avail(5);
 	CHECK_EQ(virtq_pop(&q, &elem), 1);
-	CHECK_EQ(elem.head, 5);
-	CHECK_EQ(elem.out_num, 2);
-	CHECK_EQ(elem.in_num, 2);
-	CHECK_EQ(elem.out_len, 36);
-	CHECK_EQ(elem.in_len, 65);
+	CHECK_ELEM(elem, 5, 2, 2, 36, 65);
 	CHECK(elem.iov[1].iov_base == ram_a + BUF + 0x10);
 	CHECK(elem.iov[3].iov_base == ram_a + BUF + 0x200);
 
