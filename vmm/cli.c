@@ -182,11 +182,28 @@ STRING_OPT(opt_initrd, initrd)
 STRING_OPT(opt_bios, bios)
 STRING_OPT(opt_name, name)
 
-static int opt_append(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->append = arg;       /* may be empty */
-	return 0;
-}
+/* Options that only set their field: to the argument, empty or not (checked
+ * where it is used), or, for flags, to 1. */
+#define ANY_STRING_OPT(fn, field) \
+	static int fn(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen) \
+	{ \
+		cfg->field = arg; \
+		return 0; \
+	}
+#define FLAG_OPT(fn, field) \
+	static int fn(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen) \
+	{ \
+		cfg->field = 1; \
+		return 0; \
+	}
+ANY_STRING_OPT(opt_append, append)
+ANY_STRING_OPT(opt_runas, runas)
+ANY_STRING_OPT(opt_chroot, chroot_dir)
+FLAG_OPT(flag_nographic, nographic)
+FLAG_OPT(flag_kernel_from_iso, kernel_from_iso)
+FLAG_OPT(flag_no_reboot, no_reboot)
+FLAG_OPT(flag_help, help)
+FLAG_OPT(flag_version, version)
 
 static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
@@ -236,24 +253,6 @@ static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, 
 	return 0;
 }
 
-static int flag_nographic(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->nographic = 1;
-	return 0;
-}
-
-static int flag_kernel_from_iso(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->kernel_from_iso = 1;
-	return 0;
-}
-
-static int flag_no_reboot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->no_reboot = 1;
-	return 0;
-}
-
 /* -sandbox on|off[,action=kill|log] (QEMU spells the switch on|off). */
 static int opt_sandbox(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
@@ -278,30 +277,6 @@ static int opt_sandbox(struct vmm_config *cfg, const char *opt, const char *arg,
 			return -1;
 		}
 	}
-	return 0;
-}
-
-static int opt_runas(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->runas = arg;
-	return 0;
-}
-
-static int opt_chroot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->chroot_dir = arg;
-	return 0;
-}
-
-static int flag_help(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->help = 1;
-	return 0;
-}
-
-static int flag_version(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
-{
-	cfg->version = 1;
 	return 0;
 }
 
