@@ -134,6 +134,50 @@ def check_e820(lines, use_qemu):
     return errors
 
 
+def boot(cmd, want, mode, timeout):
+    """One boot: returns (run, seen, eof); seen maps each wanted line found to
+    the time it appeared."""
+    run = Run(cmd)
+    seen = {}
+    eof = False
+    try:
+        while run.elapsed() < timeout:
+            if not run.poll_lines(1.0):
+                eof = True
+                break
+            for w in want:
+                if w not in seen:
+                    hit = run.find(w)
+                    if hit:
+                        seen[w] = hit[0]
+            if len(seen) == len(want):
+                break
+        if mode == "init" and len(seen) == len(want) and not eof:
+            # poweroff -f: the VMM must exit by itself (ACPI S5).
+            deadline = run.elapsed() + 120
+            while run.elapsed() < deadline and run.poll_lines(1.0):
+                pass
+            try:
+                run.p.wait(timeout=5)
+                eof = True
+            except subprocess.TimeoutExpired:
+                eof = False
+    finally:
+        run.stop()
+    return run, seen, eof
+
+
+def l1_triple_fault(run, seen, want):
+    """True for the one failure that scripts/with-kvm's L1 (QEMU TCG emulating
+    nested SVM) causes now and then and a second boot does not repeat: the
+    guest kernel's vCPU stops with a triple fault partway through an early
+    boot that had gone well (seen once in CI; never with hardware KVM).
+    Only under with-kvm's L1 (VMM_WITH_KVM_L1=1)."""
+    return (os.environ.get("VMM_WITH_KVM_L1") == "1" and len(seen) < len(want)
+            and "Linux version 6.1" in seen
+            and any("SHUTDOWN (triple fault)" in t for _, t in run.lines))
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
@@ -199,33 +243,13 @@ def main():
                 want.append("VMM-ETH0-PRESENT")
             want.append("VMM-INIT-DONE")
 
-        run = Run(cmd)
-        seen = {}
-        eof = False
-        try:
-            while run.elapsed() < timeout:
-                if not run.poll_lines(1.0):
-                    eof = True
-                    break
-                for w in want:
-                    if w not in seen:
-                        hit = run.find(w)
-                        if hit:
-                            seen[w] = hit[0]
-                if len(seen) == len(want):
-                    break
-            if mode == "init" and len(seen) == len(want) and not eof:
-                # poweroff -f: the VMM must exit by itself (ACPI S5).
-                deadline = run.elapsed() + 120
-                while run.elapsed() < deadline and run.poll_lines(1.0):
-                    pass
-                try:
-                    run.p.wait(timeout=5)
-                    eof = True
-                except subprocess.TimeoutExpired:
-                    eof = False
-        finally:
-            run.stop()
+        run, seen, eof = boot(cmd, want, mode, timeout)
+        if l1_triple_fault(run, seen, want):
+            print("triple fault under with-kvm's TCG L1 after %.1f s; last lines:" % run.elapsed())
+            for _, text in run.lines[-8:]:
+                print("  | " + text)
+            print("booting once more (docs/testing.md: a known L1 flake; a second one fails)")
+            run, seen, eof = boot(cmd, want, mode, max(60.0, timeout - run.elapsed()))
 
     errors = []
     for w in want:
