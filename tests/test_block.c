@@ -182,19 +182,6 @@ static void test_round_trip(struct block_engine *eng)
 	free(r);
 }
 
-struct slot {
-	int calls;
-	int ret;
-};
-
-static void slot_done(void *opaque, int ret)
-{
-	struct slot *s = opaque;
-
-	s->calls++;
-	s->ret = ret;
-}
-
 /* n requests in flight at once (more than the engine's depth when n > depth).
  * plug: the writes are submitted inside block_engine_plug(): io_uring gets
  * none of them before the unplug, and a synchronous read in the plugged
@@ -204,7 +191,7 @@ static void test_depth(struct block_engine *eng, int n, int plug)
 	struct block_open_opts opts = { .format = "raw" };
 	char *path = make_file("depth.img", DISK_SIZE, NULL, 0);
 	struct block_dev *bs;
-	struct slot *slots = calloc((size_t)n, sizeof(*slots));
+	struct counter *slots = calloc((size_t)n, sizeof(*slots));
 	uint8_t *w = malloc((size_t)n * 4096), *r = malloc((size_t)n * 4096);
 	struct iovec *iov = calloc((size_t)n, sizeof(*iov));
 	int total = 0, ok = 1;
@@ -217,7 +204,7 @@ static void test_depth(struct block_engine *eng, int n, int plug)
 		iov[i].iov_base = w + (size_t)i * 4096;
 		iov[i].iov_len = 4096;
 		/* Scattered, descending offsets. */
-		CHECK_EQ(block_pwritev(bs, (uint64_t)(n - 1 - i) * 8192, &iov[i], 1, slot_done, &slots[i]), 0);
+		CHECK_EQ(block_pwritev(bs, (uint64_t)(n - 1 - i) * 8192, &iov[i], 1, count_done, &slots[i]), 0);
 	}
 	if (plug) {
 		uint8_t one[512];
@@ -251,7 +238,7 @@ static void test_depth(struct block_engine *eng, int n, int plug)
 	memset(slots, 0, (size_t)n * sizeof(*slots));
 	for (int i = 0; i < n; i++) {
 		iov[i].iov_base = r + (size_t)i * 4096;
-		CHECK_EQ(block_preadv(bs, (uint64_t)(n - 1 - i) * 8192, &iov[i], 1, slot_done, &slots[i]), 0);
+		CHECK_EQ(block_preadv(bs, (uint64_t)(n - 1 - i) * 8192, &iov[i], 1, count_done, &slots[i]), 0);
 	}
 	for (total = 0; total < n;) {
 		int got = block_engine_poll(eng, 1);
