@@ -171,6 +171,24 @@ static void dsdt_pci0(struct aml *a)
 	aml_close(a);
 }
 
+/* An ISA device named name with _HID hid, _UID uid (none when uid < 0) and
+ * a _CRS of 8 I/O ports at port and one IRQ (edge, active high). */
+static void dsdt_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+			    uint16_t port, unsigned irq)
+{
+	aml_device_open(a, name);
+	aml_name_eisaid(a, "_HID", hid);
+	if (uid >= 0)
+		aml_name_integer(a, "_UID", (uint64_t)uid);
+	aml_name_decl(a, "_CRS");
+	aml_buffer_open(a);
+	aml_res_io(a, port, 8);
+	aml_res_irq_noflags(a, irq);
+	aml_res_end(a);
+	aml_close(a);
+	aml_close(a);
+}
+
 static size_t build_dsdt(struct builder *b, const struct acpi_config *cfg)
 {
 	size_t off = reserve(b, HDR_LEN, 16);
@@ -181,27 +199,10 @@ static size_t build_dsdt(struct builder *b, const struct acpi_config *cfg)
 	aml_scope_open(&a, "\\_SB_");
 	if (cfg->pci)
 		dsdt_pci0(&a);
-	aml_device_open(&a, "COM1");
-	aml_name_eisaid(&a, "_HID", "PNP0501");
-	aml_name_integer(&a, "_UID", 1);
-	aml_name_decl(&a, "_CRS");
-	aml_buffer_open(&a);
-	aml_res_io(&a, LAYOUT_PORT_COM1, 8);
-	aml_res_irq_noflags(&a, LAYOUT_IRQ_COM1);
-	aml_res_end(&a);
-	aml_close(&a);
-	aml_close(&a);
+	dsdt_isa_device(&a, "COM1", "PNP0501", 1, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1);
 	/* The MC146818 RTC/CMOS (devices/rtc.c); no PNP0303 keyboard: the i8042
 	 * has nothing behind it, and SeaBIOS then skips its PS/2 probe. */
-	aml_device_open(&a, "RTC_");
-	aml_name_eisaid(&a, "_HID", "PNP0B00");
-	aml_name_decl(&a, "_CRS");
-	aml_buffer_open(&a);
-	aml_res_io(&a, LAYOUT_PORT_RTC, 8);
-	aml_res_irq_noflags(&a, LAYOUT_IRQ_RTC);
-	aml_res_end(&a);
-	aml_close(&a);
-	aml_close(&a);
+	dsdt_isa_device(&a, "RTC_", "PNP0B00", -1, LAYOUT_PORT_RTC, LAYOUT_IRQ_RTC);
 	aml_close(&a);          /* \_SB */
 	/* \_S5: SLP_TYPa, SLP_TYPb, reserved (7.4.2). */
 	aml_name_decl(&a, "\\_S5_");
