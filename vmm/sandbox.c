@@ -1,12 +1,16 @@
-/* The seccomp sandbox: libseccomp allow-lists for the main/I/O thread (and
- * every other non-vCPU thread) and for vCPU threads, a SIGSYS handler that
- * names the offending thread and syscall (SCMP_ACT_TRAP), and the
- * forbidden-syscall test hook. Linux seccomp(2), libseccomp seccomp_rule_add(3). */
+/* The seccomp sandbox: loads the allow-lists for the main/I/O thread (and
+ * every other non-vCPU thread) and for vCPU threads, compiled to BPF at build
+ * time (vmm/sandbox_lists.c through vmm/sandbox_gen.c: sandbox_bpf.h), with
+ * seccomp(2); a SIGSYS handler that names the offending thread and syscall
+ * (SECCOMP_RET_TRAP), and the forbidden-syscall test hook. Linux seccomp(2). */
 #include "vmm/sandbox.h"
 #include "vmm/log.h"
 
+#include "sandbox_bpf.h"     /* generated: sandbox_bpf[][][], sandbox_sysnames[] */
+#include "vmm/sandbox_lists.h"
+
 #include <errno.h>
-#include <seccomp.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,96 +20,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NSYSNAMES 512
-static const char *sysnames[NSYSNAMES];   /* resolved before the filters go in */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER 1                       /* sandbox_lists.h: the ASan/LSan extras */
+#else
+#define SANITIZER 0
+#endif
 static enum sandbox_mode applied_mode;
 static __thread char thread_name[17];     /* read before the filter: no syscall in the handler */
 static __thread int vcpu_filtered;        /* this vCPU thread has stacked its list */
 static int applied;                       /* process list in (atomic: vCPU threads poll it) */
-
-/* Syscalls of everything but the vCPU threads: the event loop, chardevs,
- * QMP clients, block I/O (io_uring and the thread pool), timers, signals,
- * and guest reset (machine_bring_up() runs again: it reopens /dev/kvm, the
- * kernel and maps RAM). Not here: execve, fork-free process creation,
- * ptrace, socket/connect/bind, mount, chroot, setuid and friends, bpf,
- * kexec, module loading, perf, keyctl, ... */
-static const int process_calls[] = {
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev),
-	SCMP_SYS(preadv2), SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close),
-	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(stat), SCMP_SYS(lstat),
-	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(fallocate), SCMP_SYS(ftruncate),
-	SCMP_SYS(sync_file_range), SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(getdents64),
-	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
-	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(flock),
-	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2), SCMP_SYS(epoll_ctl),
-	SCMP_SYS(epoll_create1), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
-	SCMP_SYS(eventfd2), SCMP_SYS(signalfd4), SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
-	SCMP_SYS(timerfd_gettime), SCMP_SYS(memfd_create),
-	SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(mremap),
-	SCMP_SYS(brk), SCMP_SYS(mlock), SCMP_SYS(munlock),
-	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
-	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(tgkill), SCMP_SYS(tkill), SCMP_SYS(getpid), SCMP_SYS(gettid),
-	SCMP_SYS(getppid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
-	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(exit), SCMP_SYS(exit_group),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-	SCMP_SYS(gettimeofday), SCMP_SYS(time),
-	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
-	SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
-	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(pipe2),
-	SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register), SCMP_SYS(io_uring_setup),
-	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(getrandom), SCMP_SYS(uname),
-	SCMP_SYS(sysinfo), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit), SCMP_SYS(restart_syscall),
-	SCMP_SYS(membarrier), SCMP_SYS(getcwd), SCMP_SYS(umask),
-	SCMP_SYS(seccomp),      /* only adds restrictions: the vCPU threads stack their list */
-};
-
-#if defined(__SANITIZE_ADDRESS__)
-/* ASan/LSan builds, both lists: thread exit tears down ASan's alternate
- * signal stack; LeakSanitizer's exit-time check stops the world with a
- * ptrace-ing helper thread (clone, ptrace, wait4, prctl, /proc/self/task).
- * That tracer lists /proc/PID/task with the old getdents (sanitizer
- * internal_getdents() on x86-64, syscall 78), not getdents64: without it the
- * tracer, whose signals are all blocked, dies of SIGSYS and the exiting
- * thread spins forever waiting for it (found with action=log: the kernel
- * logged only syscall=78). */
-static const int sanitizer_calls[] = {
-	SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(prctl), SCMP_SYS(sched_getparam),
-	SCMP_SYS(getrlimit), SCMP_SYS(setrlimit), SCMP_SYS(sigaltstack), SCMP_SYS(clone),
-	SCMP_SYS(openat), SCMP_SYS(getdents64), SCMP_SYS(getdents), SCMP_SYS(rt_sigaction),
-	SCMP_SYS(getppid),
-};
-#endif
-
-/* vCPU threads: KVM_RUN and register access, the device models they run
- * (port/MMIO handlers: serial output, virtio notify -> block submission,
- * tap writes, eventfd/irqfd signalling), malloc, locks and exit. */
-static const int vcpu_calls[] = {
-	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev),
-	SCMP_SYS(preadv2), SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
-	SCMP_SYS(fallocate), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
-	SCMP_SYS(futex), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(madvise),
-	SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(tgkill), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(exit), SCMP_SYS(exit_group),
-	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday),
-	SCMP_SYS(epoll_ctl), SCMP_SYS(io_uring_enter), SCMP_SYS(sched_yield), SCMP_SYS(rseq),
-	SCMP_SYS(restart_syscall), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
-	SCMP_SYS(madvise), SCMP_SYS(set_robust_list),
-};
-
-/* ioctl request types ((cmd >> 8) & 0xff) each list allows. */
-static const unsigned process_ioctl_types[] = { 0xAE /* KVM */, 0x54 /* tty, tun */, 0x12 /* BLK* */ };
-static const unsigned vcpu_ioctl_types[] = { 0xAE, 0x54 };
 
 static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 {
 	const char *comm = thread_name[0] ? thread_name : "io-worker";
 	char line[160];
 	int nr = si->si_syscall, n;
-	const char *name = nr >= 0 && nr < NSYSNAMES && sysnames[nr] ? sysnames[nr] : "?";
+	const char *name = nr >= 0 && nr < SANDBOX_NSYSNAMES && sandbox_sysnames[nr] ? sandbox_sysnames[nr] : "?";
 
 	(void)sig;
 	(void)uc;
@@ -116,36 +46,24 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 	syscall(SYS_exit_group, 3);
 }
 
-static int build(scmp_filter_ctx *out, enum sandbox_mode mode, const int *calls, size_t ncalls,
-		 const unsigned *types, size_t ntypes)
+/* Loads a generated program on this thread (flags: SECCOMP_FILTER_FLAG_TSYNC
+ * for all threads). 0 or -errno. */
+static int load(enum sandbox_list list, unsigned flags)
 {
-	scmp_filter_ctx ctx = seccomp_init(mode == SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
-	int ret = 0;
+	struct sock_fprog prog = {
+		.len = sandbox_bpf[SANITIZER][applied_mode == SANDBOX_LOG][list].len,
+		.filter = (struct sock_filter *)sandbox_bpf[SANITIZER][applied_mode == SANDBOX_LOG][list].insns,
+	};
+	long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 
-	if (!ctx)
-		return -ENOMEM;
-	for (size_t i = 0; i < ncalls && ret == 0; i++)
-		if (calls[i] >= 0)     /* __NR_ numbers libseccomp knows; negative: not on x86-64 */
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
-#if defined(__SANITIZE_ADDRESS__)
-	for (size_t i = 0; i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]) && ret == 0; i++)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
-#endif
-	for (size_t i = 0; i < ntypes && ret == 0; i++)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, types[i] << 8));
-	if (ret < 0) {
-		seccomp_release(ctx);
-		return ret;
-	}
-	*out = ctx;
-	return 0;
+	if (ret > 0)          /* TSYNC: this thread id could not be synchronised */
+		return -EAGAIN;
+	return ret < 0 ? -errno : 0;
 }
 
 int sandbox_apply_process(enum sandbox_mode mode)
 {
 	struct sigaction sa;
-	scmp_filter_ctx ctx;
 	int ret;
 
 	if (mode == SANDBOX_OFF || __atomic_load_n(&applied, __ATOMIC_ACQUIRE))
@@ -160,33 +78,19 @@ int sandbox_apply_process(enum sandbox_mode mode)
 		tzset();
 		gmtime_r(&t, &tm);
 	}
-	for (int nr = 0; nr < NSYSNAMES; nr++)
-		sysnames[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sigsys_handler;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGSYS, &sa, NULL);
-	ret = build(&ctx, mode, process_calls, sizeof(process_calls) / sizeof(process_calls[0]),
-		    process_ioctl_types, sizeof(process_ioctl_types) / sizeof(process_ioctl_types[0]));
-#if !defined(__SANITIZE_ADDRESS__)
-	/* Thread names (pthread_setname_np, and the name the SIGSYS line uses). */
+	applied_mode = mode;
+	/* Unprivileged filters need no_new_privs; inherited by every thread. */
+	ret = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 	if (ret == 0)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
-	if (ret == 0)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
-#endif
-	if (ret == 0)
-		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (ret == 0)
-		ret = seccomp_load(ctx);
+		ret = load(SANDBOX_LIST_PROCESS, SECCOMP_FILTER_FLAG_TSYNC);
 	if (ret < 0) {
 		fprintf(stderr, "vmm: -sandbox: cannot install the seccomp filter: %s\n", strerror(-ret));
-		if (ctx)
-			seccomp_release(ctx);
 		return ret;
 	}
-	seccomp_release(ctx);
-	applied_mode = mode;
 	__atomic_store_n(&applied, 1, __ATOMIC_RELEASE);
 	log_msg(VMM_LOG_DEBUG, "seccomp sandbox on (%s)", mode == SANDBOX_LOG ? "log" : "kill");
 	return 0;
@@ -194,22 +98,14 @@ int sandbox_apply_process(enum sandbox_mode mode)
 
 int sandbox_enter_vcpu_thread(void)
 {
-	scmp_filter_ctx ctx;
 	int ret;
 
 	if (vcpu_filtered || !__atomic_load_n(&applied, __ATOMIC_ACQUIRE))
 		return 0;
 	prctl(PR_GET_NAME, thread_name, 0, 0, 0);
-	ret = build(&ctx, applied_mode, vcpu_calls, sizeof(vcpu_calls) / sizeof(vcpu_calls[0]),
-		    vcpu_ioctl_types, sizeof(vcpu_ioctl_types) / sizeof(vcpu_ioctl_types[0]));
-	/* no_new_privs is inherited from the thread that created this one (it
-	 * was set with the process filter); setting it again would be a prctl. */
-	if (ret == 0)
-		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (ret == 0) {
-		ret = seccomp_load(ctx);
-		seccomp_release(ctx);
-	}
+	/* no_new_privs is inherited from the thread that created this one, or
+	 * was set for it by TSYNC with the process filter. */
+	ret = load(SANDBOX_LIST_VCPU, 0);
 	if (ret < 0)
 		fprintf(stderr, "vmm: -sandbox: vCPU thread filter: %s\n", strerror(-ret));
 	else
