@@ -31,6 +31,14 @@ static const uint8_t *scan(uint64_t start, uint64_t len, const char *sig, size_t
 	return NULL;
 }
 
+/* sig in the first KiB of the EBDA (its segment at 0x40e), where both the
+ * RSDP (ACPI 5.2.5.1) and the MP floating pointer (MP 1.4 4.1) may be. */
+static const uint8_t *scan_ebda(const char *sig, size_t chklen)
+{
+	uint64_t ebda = (uint64_t)mmio_read16(0x40e) << 4;
+	return ebda >= 0x80000 && ebda < 0xa0000 ? scan(ebda, 1024, sig, chklen) : NULL;
+}
+
 static void add_cpu(uint32_t id)
 {
 	if (ncpus < RT_MAX_CPUS)
@@ -40,10 +48,7 @@ static void add_cpu(uint32_t id)
 
 static int cpus_from_madt(void)
 {
-	uint64_t ebda = (uint64_t)mmio_read16(0x40e) << 4;
-	const uint8_t *rsdp = NULL;
-	if (ebda >= 0x80000 && ebda < 0xa0000)
-		rsdp = scan(ebda, 1024, "RSD PTR ", 20);
+	const uint8_t *rsdp = scan_ebda("RSD PTR ", 20);
 	if (!rsdp)
 		rsdp = scan(0xe0000, 0x20000, "RSD PTR ", 20);
 	if (!rsdp)
@@ -86,10 +91,7 @@ static int cpus_from_madt(void)
 
 static int cpus_from_mptable(void)
 {
-	uint64_t ebda = (uint64_t)mmio_read16(0x40e) << 4;
-	const uint8_t *fp = NULL;
-	if (ebda >= 0x80000 && ebda < 0xa0000)
-		fp = scan(ebda, 1024, "_MP_", 16);
+	const uint8_t *fp = scan_ebda("_MP_", 16);
 	if (!fp)
 		fp = scan(0x9fc00, 1024, "_MP_", 16);
 	if (!fp)
