@@ -18,7 +18,10 @@ enum {
 };
 
 /* Runs the VM described by cfg; returns the process exit status. Set-up
- * errors are printed as one line "vmm: ..." on stderr. */
+ * errors are printed as one line "vmm: ..." on stderr. Once the VM has run,
+ * release builds return without freeing the machine, unmapping guest RAM or
+ * closing the VM (images are flushed and closed, the terminal restored):
+ * the caller must exit. */
 int machine_run(const struct vmm_config *cfg);
 
 /* Host memory available to a guest: MemTotal + SwapTotal from meminfo_path
