@@ -469,6 +469,8 @@ static void state_free(struct qcow2_state *s)
 	free(s->reftable);
 	free(s->deferred);
 	free(s->bounce);
+	qcow2_wio_detach(s);
+	pthread_mutex_destroy(&s->wio_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -555,6 +557,7 @@ static int qcow2_open(struct block_dev *bs, const char *path, const struct block
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->wio_lock, NULL);
 	s->data_fd = -1;
 	s->direct_fd = -1;
 	s->read_only = opts->read_only;
@@ -831,6 +834,7 @@ static void qcow2_close(struct block_dev *bs)
 		return;
 	if (!s->read_only) {
 		pthread_mutex_lock(&s->lock);
+		qcow2_wio_detach(s);   /* drained by now: every deferred free applies */
 		if (qcow2_flush_all(s) == 0)
 			mark_clean(s);
 		pthread_mutex_unlock(&s->lock);

@@ -10,9 +10,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #define MAX_ALLOC_RUN_BYTES (4u << 20)
 
@@ -69,6 +71,81 @@ static void iov_zero(const struct iovec *iov, int cnt, size_t off, size_t len)
 	iov_copy(iov, cnt, off, NULL, len, 1);
 }
 
+/* --- synchronous data writes (cache=none: O_DIRECT like the engine's) */
+
+/* A buffer for data headed for the O_DIRECT descriptor; zeroed when zero. */
+static void *data_buf(struct qcow2_state *s, size_t len, int zero)
+{
+	void *p;
+
+	if (posix_memalign(&p, s->dio_mem_align > 4096 ? s->dio_mem_align : 4096, len ? len : 1))
+		return NULL;
+	if (zero)
+		memset(p, 0, len);
+	return p;
+}
+
+static int pwritev_all(int fd, struct iovec *v, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(fd, v, n < IOV_MAX ? n : IOV_MAX, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		off += (uint64_t)w;
+		while (n > 0 && (size_t)w >= v->iov_len)
+			w -= (ssize_t)v->iov_len, v++, n--;
+		if (n > 0)
+			v->iov_base = (char *)v->iov_base + w, v->iov_len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes bytes [ioff, ioff+len) of iov at host in the data file. cache=none:
+ * through the O_DIRECT descriptor, from the caller's buffers when they are
+ * aligned, else through an aligned bounce; buffered only when host or len
+ * is not aligned for O_DIRECT (as qcow2_data_fd_for). */
+static int data_writev(struct qcow2_state *s, uint64_t host, const struct iovec *iov, int cnt, size_t ioff,
+		       size_t len)
+{
+	struct iovec stack[8], *sl = cnt <= 8 ? stack : malloc(sizeof(*sl) * (size_t)cnt);
+	void *b = NULL;
+	int n, fd, ret;
+
+	if (!sl)
+		return -ENOMEM;
+	n = iov_slice(iov, cnt, ioff, len, sl);
+	fd = qcow2_data_fd_for(s, host, sl, n);
+	if (fd != s->direct_fd && s->direct_fd >= 0 && host % s->dio_off_align == 0 && len % s->dio_off_align == 0) {
+		/* Only the memory is unaligned. */
+		b = data_buf(s, len, 0);
+		if (!b) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		iov_copy(sl, n, 0, b, len, 0);
+		sl[0].iov_base = b, sl[0].iov_len = len, n = 1;
+		fd = s->direct_fd;
+	}
+	ret = pwritev_all(fd, sl, n, host);
+out:
+	free(b);
+	if (sl != stack)
+		free(sl);
+	return ret;
+}
+
+static int data_write(struct qcow2_state *s, uint64_t host, const void *buf, size_t len)
+{
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
+
+	return data_writev(s, host, &v, 1, 0, len);
+}
+
 /* --- requests split over several host I/Os */
 
 struct qreq {
@@ -115,6 +192,88 @@ static int qreq_finish(struct block_dev *bs, struct qreq *q, int err, int submit
 		return submitted ? 0 : ret;
 	}
 	return 0;
+}
+
+/* --- overwrites in flight: a deferred free of their cluster waits for them */
+
+struct qcow2_wio {
+	struct qcow2_wio *prev, *next;
+	struct qcow2_state *s;     /* NULL once detached (image closed) */
+	struct qreq *q;
+	uint64_t start, end;       /* host bytes */
+};
+
+static void wio_unlink(struct qcow2_state *s, struct qcow2_wio *w)
+{
+	pthread_mutex_lock(&s->wio_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->wio = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->wio_lock);
+}
+
+static void wio_done(void *opaque, int ret)
+{
+	struct qcow2_wio *w = opaque;
+	struct qcow2_state *s = __atomic_load_n(&w->s, __ATOMIC_ACQUIRE);
+	struct qreq *q = w->q;
+
+	if (s)
+		wio_unlink(s, w);
+	free(w);
+	qreq_put(q, ret);
+}
+
+/* Submits an in-place write of slice to host, listed until it completes. */
+static int wio_submit(struct block_dev *bs, uint64_t host, const struct iovec *slice, int n, uint64_t len,
+		      struct qreq *q)
+{
+	struct qcow2_state *s = bs->priv;
+	struct qcow2_wio *w = malloc(sizeof(*w));
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->s = s, w->q = q, w->start = host, w->end = host + len, w->prev = NULL;
+	pthread_mutex_lock(&s->wio_lock);
+	w->next = s->wio;
+	if (w->next)
+		w->next->prev = w;
+	s->wio = w;
+	pthread_mutex_unlock(&s->wio_lock);
+	__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
+	ret = block_engine_pwritev(bs->engine, qcow2_data_fd_for(s, host, slice, n), host, slice, n, wio_done, w);
+	if (ret < 0) {
+		__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
+		wio_unlink(s, w);
+		free(w);
+	}
+	return ret;
+}
+
+int qcow2_wio_busy(struct qcow2_state *s, uint64_t off, uint64_t len)
+{
+	int busy = 0;
+
+	if (!__atomic_load_n(&s->wio, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&s->wio_lock);
+	for (struct qcow2_wio *w = s->wio; w && !busy; w = w->next)
+		busy = w->start < off + len && off < w->end;
+	pthread_mutex_unlock(&s->wio_lock);
+	return busy;
+}
+
+void qcow2_wio_detach(struct qcow2_state *s)
+{
+	pthread_mutex_lock(&s->wio_lock);
+	for (struct qcow2_wio *w = s->wio; w; w = w->next)
+		__atomic_store_n(&w->s, NULL, __ATOMIC_RELEASE);
+	s->wio = NULL;
+	pthread_mutex_unlock(&s->wio_lock);
 }
 
 /* --- L2 entries */
@@ -508,7 +667,7 @@ static int write_subclusters(struct block_dev *bs, uint64_t vc, uint64_t e, uint
 	uint64_t cs = s->cluster_size, sub = s->subcluster_size;
 	uint64_t so = o / sub * sub, eo = (o + n + sub - 1) / sub * sub, host = e & QCOW2_L2_OFFSET_MASK;
 	uint64_t mask = 0;
-	uint8_t *buf = malloc(eo - so);
+	uint8_t *buf = data_buf(s, eo - so, 0);
 	int ret = 0;
 
 	if (!buf)
@@ -533,7 +692,7 @@ static int write_subclusters(struct block_dev *bs, uint64_t vc, uint64_t e, uint
 		ret = QCOW2_E_OVERLAP;
 		goto out;
 	}
-	ret = qcow2_pwrite(s->data_fd, buf, eo - so, host + so);
+	ret = data_write(s, host + so, buf, eo - so);
 	if (ret < 0)
 		goto out;
 	for (uint64_t sc = so / sub; sc < eo / sub; sc++)
@@ -584,30 +743,41 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 		if (host < 0)
 			return (int)host;
 		if (fallocate(s->data_fd, FALLOC_FL_ZERO_RANGE, (off_t)host, (off_t)(k * cs)) == 0) {
-			buf = malloc(wn);
-			if (!buf)
-				return -ENOMEM;   /* the clusters leak until check */
-			iov_copy(iov, cnt, ioff, buf, wn, 0);
-			ret = qcow2_pwrite(s->data_fd, buf, wn, (uint64_t)host + (wo - start));
-			free(buf);
+			/* cache=none: rounded out to the O_DIRECT alignment (the
+			 * bytes around are the new clusters' zeroes). */
+			uint64_t a = s->direct_fd >= 0 ? s->dio_off_align : 1, rel = wo - start;
+			uint64_t r0 = rel / a * a, r1 = (rel + wn + a - 1) / a * a;
+
+			if (r1 > k * cs)
+				r1 = k * cs;
+			if (r0 == rel && r1 == rel + wn) {
+				ret = data_writev(s, (uint64_t)host + rel, iov, cnt, ioff, wn);
+			} else {
+				buf = data_buf(s, r1 - r0, 1);
+				if (!buf)
+					return -ENOMEM;   /* the clusters leak until check */
+				iov_copy(iov, cnt, ioff, buf + (rel - r0), wn, 0);
+				ret = data_write(s, (uint64_t)host + r0, buf, r1 - r0);
+				free(buf);
+			}
 			for (uint64_t i = 0; i < k && ret == 0; i++)
 				ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
 							 s->extl2 ? 0xffffffffull : 0);
 			return ret;
 		}
 		/* No fallocate here: write the zeroes ourselves below. */
-		buf = calloc(1, k * cs);
+		buf = data_buf(s, k * cs, 1);
 		if (!buf)
 			return -ENOMEM;
 		iov_copy(iov, cnt, ioff, buf + (wo - start), wn, 0);
-		ret = qcow2_pwrite(s->data_fd, buf, k * cs, (uint64_t)host);
+		ret = data_write(s, (uint64_t)host, buf, k * cs);
 		free(buf);
 		for (uint64_t i = 0; i < k && ret == 0; i++)
 			ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
 						 s->extl2 ? 0xffffffffull : 0);
 		return ret;
 	}
-	buf = malloc(k * cs);
+	buf = data_buf(s, k * cs, 0);
 	if (!buf)
 		return -ENOMEM;
 	if (wo > start)
@@ -623,7 +793,7 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 		goto out;
 	}
 	/* Data first; the L2 entries reach the disk only after a sync. */
-	ret = qcow2_pwrite(s->data_fd, buf, k * cs, (uint64_t)host);
+	ret = data_write(s, (uint64_t)host, buf, k * cs);
 	for (uint64_t i = 0; i < k && ret == 0; i++)
 		ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
 					 s->extl2 ? 0xffffffffull : 0);
@@ -671,15 +841,7 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 				break;
 			}
 			if (!q || sync) {
-				uint8_t *tmp = malloc(n);
-
-				if (!tmp) {
-					ret = -ENOMEM;
-					break;
-				}
-				iov_copy(iov, cnt, pos, tmp, n, 0);
-				ret = qcow2_pwrite(s->data_fd, tmp, n, host);
-				free(tmp);
+				ret = data_writev(s, host, iov, cnt, pos, n);
 			} else {
 				int sn;
 
@@ -688,12 +850,8 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 					break;
 				}
 				sn = iov_slice(iov, cnt, pos, n, slice);
-				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
-				ret = block_engine_pwritev(bs->engine, qcow2_data_fd_for(s, host, slice, sn), host, slice, sn,
-							   qreq_sub_done, q);
-				if (ret < 0)
-					__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
-				else
+				ret = wio_submit(bs, host, slice, sn, n, q);
+				if (ret == 0)
 					*submitted = 1;
 			}
 			pos += n;
@@ -736,7 +894,7 @@ int qcow2_rw_pwritev(struct block_dev *bs, uint64_t off, const struct iovec *iov
 
 static int write_zero_bytes(struct block_dev *bs, uint64_t off, uint64_t len)
 {
-	uint8_t *z = calloc(1, len);
+	uint8_t *z = data_buf(bs->priv, len, 1);
 	struct iovec iov = { .iov_base = z, .iov_len = len };
 	int sub = 0, ret;
 

@@ -7,7 +7,9 @@
  * (serialised per image); reads and overwrites of allocated clusters go to
  * the engine asynchronously; allocating writes, copy-on-write, compressed
  * clusters and backing-file reads are done synchronously inside the submit
- * call and completed through block_engine_complete(). */
+ * call and completed through block_engine_complete(). Overwrites in flight
+ * are listed (s->wio, under s->wio_lock, a leaf lock completions take
+ * without s->lock) so that a deferred free of their cluster waits for them. */
 #ifndef VMM_QCOW2_QCOW2_INT_H
 #define VMM_QCOW2_QCOW2_INT_H
 
@@ -93,8 +95,12 @@ struct qcow2_snapshot {
 	uint8_t *extra;        /* verbatim extra data (kept on rewrite) */
 };
 
+struct qcow2_wio;              /* an overwrite in flight (qcow2_cluster.c) */
+
 struct qcow2_state {
 	pthread_mutex_t lock;
+	pthread_mutex_t wio_lock;  /* guards wio only */
+	struct qcow2_wio *wio;     /* overwrites submitted to the engine, not yet completed */
 	int fd;                /* the image */
 	int data_fd;           /* external data file, or fd */
 	int direct_fd;         /* cache=none: data_fd's file with O_DIRECT, or -1 */
@@ -219,7 +225,8 @@ int qcow2_get_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t *rc);
 int qcow2_update_refcount(struct qcow2_state *s, uint64_t cluster, int64_t delta);
 /* Allocates n contiguous clusters (refcount 1); returns the host byte offset. */
 int64_t qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n);
-/* Drops one reference to the clusters of [off, off+len) at the next metadata flush. */
+/* Drops one reference to the clusters of [off, off+len) at the next metadata
+ * flush; a cluster an overwrite in flight still targets waits for a later one. */
 int qcow2_free_deferred(struct qcow2_state *s, uint64_t off, uint64_t len);
 int qcow2_apply_deferred(struct qcow2_state *s);
 uint64_t qcow2_refcount_max(struct qcow2_state *s);
@@ -249,6 +256,12 @@ int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t vc, uint64_t e, uint64_t 
 int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t vc, uint64_t *e, uint64_t *bm);
 /* Drops the reference an L2 entry holds (deferred). */
 int qcow2_release_entry(struct qcow2_state *s, uint64_t e);
+/* Whether an overwrite still in flight targets host bytes [off, off+len) of
+ * the image: its cluster must not be freed (and reused) yet. */
+int qcow2_wio_busy(struct qcow2_state *s, uint64_t off, uint64_t len);
+/* At close: forgets the overwrites still listed (callers drain first; a
+ * late completion then touches only its own record). */
+void qcow2_wio_detach(struct qcow2_state *s);
 void qcow2_compressed_range(struct qcow2_state *s, uint64_t e, uint64_t *off, uint64_t *len);
 
 /* qcow2_compress.c */

@@ -395,11 +395,18 @@ int qcow2_free_deferred(struct qcow2_state *s, uint64_t off, uint64_t len)
 
 int qcow2_apply_deferred(struct qcow2_state *s)
 {
+	size_t keep = 0, i;
 	int ret = 0;
 
-	for (size_t i = 0; i < s->ndeferred && ret == 0; i++) {
+	for (i = 0; i < s->ndeferred && ret == 0; i++) {
 		uint64_t c = s->deferred[i];
 
+		/* An overwrite of c still in flight would land in whoever gets c
+		 * next: c stays referenced until a flush after it completed. */
+		if (qcow2_wio_busy(s, c * s->cluster_size, s->cluster_size)) {
+			s->deferred[keep++] = c;
+			continue;
+		}
 		ret = qcow2_update_refcount(s, c, -1);
 		if (ret == 0) {
 			uint64_t rc;
@@ -412,6 +419,8 @@ int qcow2_apply_deferred(struct qcow2_state *s)
 			}
 		}
 	}
-	s->ndeferred = 0;
+	/* On an error, the frees not attempted stay listed too. */
+	memmove(s->deferred + keep, s->deferred + i, (s->ndeferred - i) * sizeof(*s->deferred));
+	s->ndeferred = keep + (s->ndeferred - i);
 	return ret;
 }

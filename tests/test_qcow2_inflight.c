@@ -6,7 +6,12 @@
  * both allocate it (each keeps its bytes), and a read of a piece beside a
  * cluster being allocated sees the old contents, never zeroes or garbage.
  * Afterwards `qemu-img check` finds no error or leak and `qemu-img compare`
- * equals the reference. Skips (77) without qemu-img. */
+ * equals the reference. Then the discard race on each engine: an overwrite
+ * of an allocated cluster still in flight (held back by block_engine_plug
+ * on io_uring) while the cluster is discarded and a flush applies the
+ * deferred frees; the cluster must not be handed to the next allocating
+ * write before that overwrite completed (its data would land in the new
+ * owner). Skips (77) without qemu-img. */
 #include "block/block.h"
 #include "qcow2/qcow2.h"
 #include "tests/check.h"
@@ -120,6 +125,70 @@ static void run(const char *name, const char *prep, unsigned cs, int rounds)
 	free(ref);
 }
 
+/* Overwrite vc 0 in flight, discard it, flush, allocate vc 5 (engine e). */
+static void discard_race(struct block_engine *e, const char *name)
+{
+	const unsigned cs = 65536;
+	char img[512], rp[512];
+	struct block_open_opts o = { .format = "qcow2" };
+	struct block_dev *bs = NULL;
+	struct qt_wait ww = { 0, 0 }, wd = { 0, 0 }, wf = { 0, 0 }, wx = { 0, 0 };
+	uint8_t *a = malloc(cs), *b = malloc(cs), *x = malloc(cs), *rd = malloc(cs), *ref = calloc(1, SIZE);
+	struct iovec ib = { .iov_base = b, .iov_len = cs }, ix = { .iov_base = x, .iov_len = cs };
+	uint64_t pnum = 0, h0 = 0, h5 = 0;
+	int fl = 0, r;
+
+	snprintf(img, sizeof(img), "%s/%s", dir, name);
+	snprintf(rp, sizeof(rp), "%s/%s.raw", dir, name);
+	CHECK(a && b && x && rd && ref);
+	CHECK_EQ(qt_sh("qemu-img create -q -f qcow2 '%s' 8M", img), 0);
+	r = block_open(&bs, img, &o, e, NULL);
+	CHECK_EQ(r, 0);
+	if (r < 0 || !a || !b || !x || !rd || !ref)
+		goto out;
+	memset(a, 0x11, cs), memset(b, 0x22, cs), memset(x, 0x33, cs);
+	CHECK_EQ(block_pwrite_sync(bs, 0, a, cs), 0);
+	CHECK_EQ(block_flush_sync(bs), 0);
+	CHECK_EQ(block_get_status(bs, 0, cs, &pnum, &h0, &fl), 0);
+	CHECK(h0 != 0);
+
+	block_engine_plug(e);
+	CHECK_EQ(block_pwritev(bs, 0, &ib, 1, qt_cb, &ww), 0);   /* in place: to the engine */
+	CHECK_EQ(block_discard(bs, 0, cs, qt_cb, &wd), 0);
+	CHECK_EQ(block_flush(bs, qt_cb, &wf), 0);
+	CHECK_EQ(block_pwritev(bs, 5ull * cs, &ix, 1, qt_cb, &wx), 0); /* allocates */
+	CHECK_EQ(block_get_status(bs, 5ull * cs, cs, &pnum, &h5, &fl), 0);
+	if (h5 == h0)
+		fprintf(stderr, "%s: cluster %#llx reallocated under an in-flight write\n", name,
+			(unsigned long long)h0);
+	CHECK(h5 != 0 && h5 != h0);
+	block_engine_unplug(e);
+	while (!ww.done || !wd.done || !wf.done || !wx.done)
+		block_engine_poll(e, 1);
+	CHECK_EQ(ww.ret, 0);
+	CHECK_EQ(wd.ret, 0);
+	CHECK_EQ(wf.ret, 0);
+	CHECK_EQ(wx.ret, 0);
+	CHECK_EQ(block_pread_sync(bs, 5ull * cs, rd, cs), 0);
+	CHECK_MEM(rd, x, cs);
+	/* A later flush with nothing in flight frees the cluster after all. */
+	CHECK_EQ(block_flush_sync(bs), 0);
+	CHECK_EQ(block_pwrite_sync(bs, 6ull * cs, a, cs), 0);
+	CHECK_EQ(block_get_status(bs, 6ull * cs, cs, &pnum, &h5, &fl), 0);
+	CHECK_EQ(h5, h0);
+	block_close(bs);
+	bs = NULL;
+	memcpy(ref + 5ull * cs, x, cs);
+	memcpy(ref + 6ull * cs, a, cs);
+	CHECK_EQ(qt_write_file(rp, ref, SIZE), 0);
+	CHECK_EQ(qt_sh("qemu-img check -q '%s'", img), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", img, rp), 0);
+out:
+	if (bs)
+		block_close(bs);
+	free(a), free(b), free(x), free(rd), free(ref);
+}
+
 int main(void)
 {
 	int r = qt_setup("test_qcow2_inflight", 0, 64, dir, sizeof(dir), &eng);
@@ -137,5 +206,16 @@ int main(void)
 	/* Allocated clusters: overwrites in place go to the engine concurrently. */
 	run("full.qcow2", "head -c 8M /dev/urandom > f.raw && qemu-img convert -O qcow2 f.raw full.qcow2",
 	    65536, 40);
+	{
+		struct block_engine *te = NULL;
+
+		fprintf(stderr, "discard race on %s\n", block_engine_name(eng));
+		discard_race(eng, "race.qcow2");
+		CHECK_EQ(block_engine_create(&te, 64, 1), 0);
+		if (te) {
+			discard_race(te, "race_threads.qcow2");
+			block_engine_destroy(te);
+		}
+	}
 	return check_done();
 }

@@ -1,12 +1,16 @@
 /* test_qcow2_write: a fixed-seed random workload of writes (unaligned, multi-
  * iovec, several in flight on disjoint ranges), discards and write-zeroes on
  * images of several cluster sizes, refcount widths, versions, extended L2,
- * a backing file and an external data file, mirrored into a raw reference;
+ * a backing file and an external data file (and under cache=none: plain,
+ * extended L2 over a backing file, 4 KiB clusters), mirrored into a raw reference;
  * then `qemu-img check` must find no error or leak and `qemu-img compare`
  * must find the image equal to the reference. Also: images from
  * qcow2_create with each option are accepted by qemu-img check, refcount
  * table growth, compressed writes, growing the disk, qcow2_check on our own
- * images. Skips (77) without qemu-img. */
+ * images; allocating writes under cache=none (zeroed new clusters, unaligned
+ * guest buffer, unaligned bytes, whole cluster, copy-on-write from a backing
+ * file, subclusters) leave none of their host pages in the page cache, i.e.
+ * went through O_DIRECT (mincore). Skips (77) without qemu-img. */
 #include "block/block.h"
 #include "qcow2/qcow2.h"
 #include "tests/check.h"
@@ -14,6 +18,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <stdarg.h>
@@ -168,6 +173,103 @@ static void run(const char *name, const char *create_cmd, const struct qcow2_cre
 	free(ref);
 }
 
+/* Pages of [off, off+len) of path in the page cache (-1: mincore failed). */
+static int cached_pages(const char *path, uint64_t off, uint64_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char vec[1024];
+	int fd = open(path, O_RDONLY), n = -1;
+	void *m;
+
+	if (fd < 0 || len / (uint64_t)pg > sizeof(vec))
+		goto out;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	if (m == MAP_FAILED)
+		goto out;
+	if (mincore(m, len, vec) == 0) {
+		n = 0;
+		for (uint64_t i = 0; i < len / (uint64_t)pg; i++)
+			n += vec[i] & 1;
+	}
+	munmap(m, len);
+out:
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* cache=none allocating writes: O_DIRECT, so the new host clusters have no
+ * page-cache pages afterwards; then the data, qemu-img check and compare. */
+static void direct_alloc(const char *name, const char *create_cmd, const char *base, unsigned cs)
+{
+	static const struct { uint64_t off, len; int unaligned_mem; } w[] = {
+		{ 1 * 65536 + 8192, 4096, 0 },     /* zeroed new cluster, aligned */
+		{ 2 * 65536 + 4096, 8192, 1 },     /* same, guest buffer unaligned */
+		{ 3 * 65536 + 100, 1000, 0 },      /* unaligned bytes: rounded out */
+		{ 4 * 65536, 65536, 0 },           /* whole cluster */
+		{ 5 * 65536 + 3 * 512, 4096 + 7, 1 }, /* all of it unaligned */
+		{ 6 * 65536 + 4096, 65536, 0 },    /* two clusters, partial each */
+	};
+	char img[512], rp[512];
+	struct block_open_opts o = { .format = "qcow2", .cache_direct = 1 };
+	struct block_dev *bs = NULL;
+	uint64_t size = 1 << 20;
+	uint8_t *ref = calloc(1, size), *buf = NULL, *rd = NULL;
+	int fd, r;
+
+	snprintf(img, sizeof(img), "%s/%s", dir, name);
+	snprintf(rp, sizeof(rp), "%s/%s.ref", dir, name);
+	CHECK_EQ(qt_sh("cd %s && %s", dir, create_cmd), 0);
+	if (base) {
+		char bp[512];
+
+		snprintf(bp, sizeof(bp), "%s/%s", dir, base);
+		fd = open(bp, O_RDONLY);
+		CHECK(fd >= 0 && read(fd, ref, size) >= 0);
+		close(fd);
+	}
+	if (posix_memalign((void **)&buf, 4096, 2 << 17) || posix_memalign((void **)&rd, 4096, 2 << 17))
+		goto out;
+	r = block_open(&bs, img, &o, eng, NULL);
+	CHECK_EQ(r, 0);
+	if (r < 0 || !ref)
+		goto out;
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		uint8_t *p = buf + (w[i].unaligned_mem ? 3 : 0);
+
+		for (uint64_t j = 0; j < w[i].len; j++)
+			p[j] = (uint8_t)(0x40 + i + j / 512);
+		memcpy(ref + w[i].off, p, w[i].len);
+		CHECK_EQ(block_pwrite_sync(bs, w[i].off, p, w[i].len), 0);
+	}
+	CHECK_EQ(block_flush_sync(bs), 0);
+	/* The host clusters of the first and last byte of each write, none
+	 * read since it was written. */
+	for (size_t i = 0; i < 2 * sizeof(w) / sizeof(w[0]); i++) {
+		uint64_t g = i % 2 ? w[i / 2].off + w[i / 2].len - 1 : w[i / 2].off, pnum = 0, h = 0;
+		int fl = 0, n = -1;
+
+		CHECK_EQ(block_get_status(bs, g, 1, &pnum, &h, &fl), 0);
+		CHECK(h != 0 && h % cs == g % cs);
+		if (h)
+			n = cached_pages(img, h - g % cs, cs);
+		if (n != 0)
+			fprintf(stderr, "%s: guest byte %llu (host %#llx): %d pages of its cluster in the page cache\n",
+				name, (unsigned long long)g, (unsigned long long)h, n);
+		CHECK_EQ(n, 0);
+	}
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		CHECK_EQ(block_pread_sync(bs, w[i].off, rd, w[i].len), 0);
+		CHECK_MEM(rd, ref + w[i].off, w[i].len);
+	}
+	block_close(bs);
+	write_ref(rp, ref, size);
+	CHECK_EQ(qt_sh("qemu-img check -q '%s'", img), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", img, rp), 0);
+out:
+	free(ref), free(buf), free(rd);
+}
+
 int main(void)
 {
 	struct qcow2_create_opts co;
@@ -202,7 +304,17 @@ int main(void)
 			block_close(bs);
 			direct = 1;
 			run("direct.qcow2", "qemu-img create -q -f qcow2 direct.qcow2 16M", NULL, 16 << 20, 65536, 200, NULL);
+			run("directx.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on -b base.raw -F raw directx.qcow2 12M",
+			    NULL, 12 << 20, 65536, 150, "base.raw");
+			run("direct4k.qcow2", "qemu-img create -q -f qcow2 -o cluster_size=4096 direct4k.qcow2 8M", NULL,
+			    8 << 20, 4096, 150, NULL);
 			direct = 0;
+			direct_alloc("dalloc.qcow2", "qemu-img create -q -f qcow2 dalloc.qcow2 1M", NULL, 65536);
+			direct_alloc("dcow.qcow2", "qemu-img create -q -f qcow2 -b base.raw -F raw dcow.qcow2 1M", "base.raw",
+				     65536);
+			/* 4 KiB subclusters: aligned for O_DIRECT on 4Kn disks too. */
+			direct_alloc("dsub.qcow2", "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=128k "
+				     "-b base.raw -F raw dsub.qcow2 1M", "base.raw", 131072);
 		} else {
 			printf("O_DIRECT not supported in %s: cache=none workload skipped\n", dir);
 		}
