@@ -48,6 +48,11 @@ int block_engine_complete(struct block_engine *eng, block_done_fn done, void *op
  * completes. */
 void block_engine_plug(struct block_engine *eng);
 void block_engine_unplug(struct block_engine *eng);
+/* From a completion callback: runs fn(opaque) once (same fn and opaque
+ * scheduled twice run once) after the last callback of the current
+ * block_engine_poll() batch on this thread, e.g. one interrupt for all the
+ * requests a batch completed. Called outside a callback, runs fn now. */
+void block_engine_defer(void (*fn)(void *opaque), void *opaque);
 
 /* --- Drivers and devices. */
 

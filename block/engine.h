@@ -50,6 +50,8 @@ struct block_engine {
 	unsigned outstanding;      /* submitted, not yet on the ready list */
 	unsigned plugged;          /* block_engine_plug() depth: defer host submission */
 	struct engine_req *ready_head, *ready_tail;
+	struct engine_req *free_reqs; /* finished requests kept for reuse */
+	unsigned nfree;
 	const struct engine_backend_ops *ops;
 	void *backend;
 };

@@ -13,6 +13,8 @@
 #define BLK_SECTOR 512u
 #define BLK_QUEUE_SIZE 256
 #define BLK_MAX_DISCARD_SECTORS (1u << 22)   /* 2 GiB per request, bounds host work */
+#define BLK_POOL_IOV 16      /* requests with up to this many buffers are recycled */
+#define BLK_POOL_MAX 1024    /* bound on the recycled requests kept */
 
 struct blk_req_hdr {       /* struct virtio_blk_req's device-readable head */
 	uint32_t type;
@@ -27,12 +29,14 @@ struct blk_dwz_seg {       /* struct virtio_blk_discard_write_zeroes (5.2.6) */
 };
 
 struct blk_req {
+	struct blk_req *next_free; /* in the device's pool */
 	struct virtio_blk *blk;
 	unsigned qidx;
 	uint16_t head;
 	uint32_t gen;
 	uint8_t *status;     /* last device-writable byte of the chain */
 	uint32_t written;    /* used length reported to the driver */
+	bool pooled;         /* room for BLK_POOL_IOV iovecs: goes back to the pool */
 	int iovcnt;
 	struct iovec iov[];
 };
@@ -42,6 +46,10 @@ struct virtio_blk {
 	struct virtio_blk_config cfg;
 	struct block_dev *bs;
 	struct virtio_reqdev rq;  /* lock, gen, inflight, broken, queue loop */
+	/* Finished requests kept for reuse (under rq.lock): no malloc/free
+	 * per request once the pool has grown to the queue depth in use. */
+	struct blk_req *pool;
+	unsigned pool_len;
 	bool read_only;
 	char serial[VIRTIO_BLK_ID_BYTES];
 };
@@ -63,27 +71,48 @@ static void complete_locked(struct virtio_blk *blk, unsigned qidx, uint16_t head
 	virtq_push(&blk->vdev.vq[qidx], head, written);
 }
 
+/* Lock held: r is finished; back to the pool or freed. */
+static void req_release(struct virtio_blk *blk, struct blk_req *r)
+{
+	if (r->pooled && blk->pool_len < BLK_POOL_MAX) {
+		r->next_free = blk->pool;
+		blk->pool = r;
+		blk->pool_len++;
+	} else {
+		free(r);
+	}
+}
+
 static void req_done(void *opaque, int ret)
 {
 	struct blk_req *r = opaque;
 	struct virtio_blk *blk = r->blk;
-	bool answer = virtio_reqdev_complete_begin(&blk->rq, r->gen, r->qidx);
+	unsigned qidx = r->qidx;
+	bool answer = virtio_reqdev_complete_begin(&blk->rq, r->gen, qidx);
 
 	if (answer)
-		complete_locked(blk, r->qidx, r->head, r->status, status_for(ret), r->written);
-	virtio_reqdev_complete_end(&blk->rq, r->qidx, answer);
-	free(r);
+		complete_locked(blk, qidx, r->head, r->status, status_for(ret), r->written);
+	req_release(blk, r);
+	virtio_reqdev_complete_end(&blk->rq, qidx, answer);
 }
 
 /* A request for chain e with room for niov iovecs, counted in flight;
- * NULL when out of memory. */
+ * NULL when out of memory. Lock held. */
 static struct blk_req *req_new(struct virtio_blk *blk, unsigned qidx, const struct virtq_elem *e,
 			       uint8_t *status, uint32_t written, unsigned niov)
 {
-	struct blk_req *r = malloc(sizeof(*r) + sizeof(struct iovec) * niov);
+	bool pooled = niov <= BLK_POOL_IOV;
+	struct blk_req *r = pooled ? blk->pool : NULL;
 
-	if (!r)
-		return NULL;
+	if (r) {
+		blk->pool = r->next_free;
+		blk->pool_len--;
+	} else {
+		r = malloc(sizeof(*r) + sizeof(struct iovec) * (pooled ? BLK_POOL_IOV : niov));
+		if (!r)
+			return NULL;
+	}
+	r->pooled = pooled;
 	r->blk = blk;
 	r->qidx = qidx;
 	r->head = e->head;
@@ -99,7 +128,7 @@ static int req_submitted(struct virtio_blk *blk, struct blk_req *r, int ret)
 {
 	if (ret < 0) {
 		virtio_reqdev_submit_failed(&blk->rq);
-		free(r);
+		req_release(blk, r);
 	}
 	return ret;
 }
@@ -348,5 +377,11 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	if (!blk)
 		return;
 	virtio_reqdev_destroy(&blk->rq);
+	while (blk->pool) {
+		struct blk_req *r = blk->pool;
+
+		blk->pool = r->next_free;
+		free(r);
+	}
 	free(blk);
 }

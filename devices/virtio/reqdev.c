@@ -81,7 +81,7 @@ void virtio_reqdev_set_broken(struct virtio_reqdev *rd, unsigned qidx)
 
 void virtio_reqdev_drain_locked(struct virtio_reqdev *rd)
 {
-	while (rd->inflight > 0) {
+	while (rd->inflight > 0 || rd->notify_scheduled) {
 		pthread_mutex_unlock(&rd->lock);
 		if (block_engine_poll((*rd->bs)->engine, 1) <= 0)
 			usleep(1000);   /* another thread is running our callback */
@@ -106,12 +106,37 @@ bool virtio_reqdev_complete_begin(struct virtio_reqdev *rd, uint32_t gen, unsign
 	return gen == rd->gen && !rd->broken[qidx];
 }
 
+/* The end of a completion batch: one interrupt per queue that got used
+ * entries (virtq_should_notify then compares used_event with everything
+ * the batch published, 2.7.10). */
+static void notify_batch(void *opaque)
+{
+	struct virtio_reqdev *rd = opaque;
+
+	pthread_mutex_lock(&rd->lock);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (rd->notify_pending[q]) {
+			rd->notify_pending[q] = false;
+			virtio_notify_used(rd->vdev, q);
+		}
+	rd->notify_scheduled = false;
+	pthread_mutex_unlock(&rd->lock);
+}
+
 void virtio_reqdev_complete_end(struct virtio_reqdev *rd, unsigned qidx, bool answered)
 {
-	if (answered)
-		virtio_notify_used(rd->vdev, qidx);
+	bool schedule = false;
+
+	if (answered) {
+		rd->notify_pending[qidx] = true;
+		schedule = !rd->notify_scheduled;
+		rd->notify_scheduled = true;
+	}
 	rd->inflight--;
 	pthread_mutex_unlock(&rd->lock);
+	/* After the unlock: outside a poll batch it runs notify_batch now. */
+	if (schedule)
+		block_engine_defer(notify_batch, rd);
 }
 
 int virtio_reqdev_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,

@@ -18,6 +18,12 @@ struct virtio_reqdev {
 	uint32_t gen;              /* bumped by reset: older completions are dropped */
 	unsigned inflight;
 	bool broken[VIRTIO_MAX_QUEUES];
+	/* Completions answered during a block_engine_poll() batch: one
+	 * interrupt per queue at the end of the batch (block_engine_defer),
+	 * not one per request. scheduled: the end-of-batch call is pending
+	 * (a drain waits for it). */
+	bool notify_pending[VIRTIO_MAX_QUEUES];
+	bool notify_scheduled;
 	struct virtq_elem elem;    /* scratch for popping, under lock */
 	struct virtio_device *vdev;
 	/* Where the device keeps the medium its requests use (read under the
@@ -51,9 +57,10 @@ void virtio_reqdev_reset(struct virtio_reqdev *rd);
 
 /* Marks queue qidx broken and the device NEEDS_RESET (lock held). */
 void virtio_reqdev_set_broken(struct virtio_reqdev *rd, unsigned qidx);
-/* Waits until no request is in flight (they may still write guest memory),
- * polling the block engine itself in case this is the thread that would.
- * Called and returns with the lock held; drops it while waiting. */
+/* Waits until no request is in flight (they may still write guest memory)
+ * and no end-of-batch interrupt is pending, polling the block engine itself
+ * in case this is the thread that would. Called and returns with the lock
+ * held; drops it while waiting. Not from a completion callback. */
 void virtio_reqdev_drain_locked(struct virtio_reqdev *rd);
 
 /* Request accounting, lock held: submit_begin counts a request about to be
@@ -63,8 +70,9 @@ uint32_t virtio_reqdev_submit_begin(struct virtio_reqdev *rd);
 void virtio_reqdev_submit_failed(struct virtio_reqdev *rd);
 /* From a block completion: takes the lock and returns true when the request
  * (of generation gen, on queue qidx) should still be answered; always
- * follow with virtio_reqdev_complete_end(), which uncounts it, interrupts the
- * driver for qidx when answered is true, and drops the lock. */
+ * follow with virtio_reqdev_complete_end(), which uncounts it, drops the
+ * lock and, when answered is true, interrupts the driver for qidx once the
+ * engine's current batch of completions has run (block_engine_defer). */
 bool virtio_reqdev_complete_begin(struct virtio_reqdev *rd, uint32_t gen, unsigned qidx);
 void virtio_reqdev_complete_end(struct virtio_reqdev *rd, unsigned qidx, bool answered);
 
