@@ -91,6 +91,17 @@ static void header(struct builder *b, size_t off, const char *sig, uint32_t len,
 		b->overflow = 1;
 }
 
+/* A table of len bytes (16-byte aligned) with its header: its address, and
+ * its offset in *off; NULL when out of room (overflow flagged). */
+static uint8_t *table_begin(struct builder *b, const char *sig, size_t len, uint8_t rev, size_t *off)
+{
+	*off = reserve(b, len, 16);
+	if (b->overflow)
+		return NULL;
+	header(b, *off, sig, (uint32_t)len, rev);
+	return b->buf + *off;
+}
+
 /* Writes the guest address of table offset target into a field of the tables
  * (or of the RSDP) and remembers it for the table-loader. */
 static void pointer(struct builder *b, int in_rsdp, size_t field, unsigned size, size_t target)
@@ -224,11 +235,10 @@ static size_t build_dsdt(struct builder *b, const struct acpi_config *cfg)
 /* FADT revision 6 (Table 5.9); ACPI always enabled (SMI_CMD 0). */
 static size_t build_fadt(struct builder *b, size_t facs, size_t dsdt)
 {
-	size_t off = reserve(b, FADT_LEN, 16);
-	if (b->overflow)
+	size_t off;
+	uint8_t *f = table_begin(b, "FACP", FADT_LEN, 6, &off);
+	if (!f)
 		return 0;
-	uint8_t *f = b->buf + off;
-	header(b, off, "FACP", FADT_LEN, 6);
 	pointer(b, 0, off + 36, 4, facs);       /* FIRMWARE_CTRL */
 	pointer(b, 0, off + 40, 4, dsdt);       /* DSDT */
 	f[45] = 0;                              /* Preferred_PM_Profile: unspecified */
@@ -261,11 +271,10 @@ static size_t build_fadt(struct builder *b, size_t facs, size_t dsdt)
 static size_t build_madt(struct builder *b, unsigned ncpus)
 {
 	size_t len = HDR_LEN + 8 + 8 * (size_t)ncpus + 12 + 2 * 10 + 6;
-	size_t off = reserve(b, len, 16);
-	if (b->overflow)
+	size_t off;
+	uint8_t *m = table_begin(b, "APIC", len, 5, &off);
+	if (!m)
 		return 0;
-	uint8_t *m = b->buf + off;
-	header(b, off, "APIC", (uint32_t)len, 5);
 	put(m + 36, LAYOUT_LAPIC, 4);
 	put(m + 40, 1, 4);                      /* PCAT_COMPAT: 8259s present */
 	uint8_t *e = m + 44;
@@ -307,11 +316,10 @@ static size_t build_madt(struct builder *b, unsigned ncpus)
 static size_t build_mcfg(struct builder *b)
 {
 	size_t len = HDR_LEN + 8 + 16;
-	size_t off = reserve(b, len, 16);
-	if (b->overflow)
+	size_t off;
+	uint8_t *m = table_begin(b, "MCFG", len, 1, &off);
+	if (!m)
 		return 0;
-	uint8_t *m = b->buf + off;
-	header(b, off, "MCFG", (uint32_t)len, 1);
 	put(m + 44, LAYOUT_PCI_ECAM_START, 8);
 	put(m + 52, 0, 2);                      /* segment */
 	m[54] = 0;                              /* start bus */
@@ -333,18 +341,13 @@ static int build(struct builder *b, const struct acpi_config *cfg)
 	size_t entries[3] = { fadt, madt, mcfg };
 	unsigned n = cfg->pci ? 3 : 2;
 
-	size_t rsdt = reserve(b, HDR_LEN + 4 * n, 16);
-	if (!b->overflow) {
-		header(b, rsdt, "RSDT", (uint32_t)(HDR_LEN + 4 * n), 1);
+	size_t rsdt, xsdt;
+	if (table_begin(b, "RSDT", HDR_LEN + 4 * n, 1, &rsdt))
 		for (unsigned i = 0; i < n; i++)
 			pointer(b, 0, rsdt + HDR_LEN + 4 * i, 4, entries[i]);
-	}
-	size_t xsdt = reserve(b, HDR_LEN + 8 * n, 16);
-	if (!b->overflow) {
-		header(b, xsdt, "XSDT", (uint32_t)(HDR_LEN + 8 * n), 1);
+	if (table_begin(b, "XSDT", HDR_LEN + 8 * n, 1, &xsdt))
 		for (unsigned i = 0; i < n; i++)
 			pointer(b, 0, xsdt + HDR_LEN + 8 * i, 8, entries[i]);
-	}
 	if (b->overflow)
 		return -BOOT_ERR_NO_ROOM;
 
