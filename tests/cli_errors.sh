@@ -44,6 +44,8 @@ expect "no /dev/kvm" "/nonexistent not found: is the kvm module loaded?" $NOKVM 
 # File errors come before /dev/kvm is opened, so they show on any host.
 expect "kernel error before /dev/kvm" "$tmp/notakernel" $NOKVM "$VMM" -serial null -kernel "$tmp/notakernel"
 expect "bad serial file" "$tmp/nodir/x" "$VMM" -serial "file:$tmp/nodir/x" -kernel "$tmp/notakernel"
+expect "bad -debugcon backend" "-debugcon: unsupported backend 'tcp:x'" "$VMM" -debugcon tcp:x
+expect "bad -debugcon file" "-debugcon: " $NOKVM "$VMM" -serial null -debugcon "file:$tmp/nodir/d" -kernel "$tmp/mb.bin"
 
 # Block devices.
 printf 'QFI\373garbage that is no qcow2 header' >"$tmp/bad.qcow2"

@@ -253,6 +253,17 @@ static int opt_serial(struct vmm_config *cfg, const char *opt, const char *arg, 
 	return 0;
 }
 
+static int opt_debugcon(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "none") == 0 || strcmp(arg, "null") == 0)
+		cfg->debugcon_path = NULL;
+	else if (strncmp(arg, "file:", 5) == 0 && arg[5])
+		cfg->debugcon_path = arg + 5;
+	else
+		return cli_fail(err, errlen, "%s: unsupported backend '%s' (file:PATH, none)", opt, arg);
+	return 0;
+}
+
 /* -sandbox on|off[,action=kill|log] (QEMU spells the switch on|off). */
 static int opt_sandbox(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
@@ -447,6 +458,7 @@ static const struct cli_option {
 	{ "bios", 1, opt_bios, "-bios FILE          firmware image (default: SeaBIOS when no -kernel)" },
 	{ "boot", 1, opt_boot, "-boot [order=]cdn[,menu=on|off]  firmware boot order (c disk, d CD-ROM, n network)" },
 	{ "serial", 1, opt_serial, "-serial DEV         stdio | file:PATH | unix:PATH,server,nowait | pty | null | none" },
+	{ "debugcon", 1, opt_debugcon, "-debugcon file:PATH firmware debug output (port 0x402, SeaBIOS's log) to PATH" },
 	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
 	{ "display", 1, opt_display, "-display none       accepted (no display)" },
 	{ "no-reboot", 0, flag_no_reboot, "-no-reboot          exit (status 0) instead of resetting" },

@@ -87,6 +87,7 @@ struct vmm_config {
 	const char *serial_path;    /* SERIAL_FILE (into argv) / SERIAL_UNIX (serial_path_buf) */
 	char serial_path_buf[256];
 	int serial_set;             /* -serial given */
+	const char *debugcon_path;  /* -debugcon file:PATH: isa-debugcon on port 0x402 (NULL: none) */
 	int nographic, display_none, no_reboot;
 	int debug_exit;             /* -device isa-debug-exit given */
 	uint16_t debug_exit_iobase, debug_exit_iosize;

@@ -28,6 +28,7 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
 #include "devices/acpi_pm.h"
 #include "devices/fw_cfg.h"
 #include "devices/pci.h"
@@ -68,6 +69,7 @@ struct machine {
 	struct kvm kvm;
 	struct event_loop *loop;
 	struct chardev *chardev;
+	struct chardev *debugcon_chr;  /* -debugcon file:PATH */
 	int req_fd;
 	int sig_fd;                   /* SIGINT/SIGTERM/SIGHUP: orderly exit */
 	int request;                  /* atomic REQ(...) */
@@ -90,6 +92,7 @@ struct machine {
 	struct acpi_pm *pm;
 	struct fw_cfg *fw_cfg;        /* firmware boot only */
 	struct debug_exit *debug_exit;
+	struct debugcon *debugcon;
 	struct pci_host pci;
 	int have_pci;
 	struct virtio_rng *rng[CLI_MAX_VIRTIO_RNG];
@@ -241,6 +244,12 @@ static int machine_create_pc_devices(struct machine *m)
 	ret = acpi_pm_create(&m->pm, &m->pio, &m->irq, LAYOUT_IRQ_ACPI_SCI, &m->ctl);
 	if (ret < 0)
 		goto failed;
+	if (m->debugcon_chr) {
+		ret = debugcon_create(&m->debugcon, &m->pio, DEBUGCON_DEFAULT_IOBASE,
+				      chardev_write, m->debugcon_chr);
+		if (ret < 0)
+			goto failed;
+	}
 	if (cfg->debug_exit) {
 		ret = debug_exit_create(&m->debug_exit, &m->pio, cfg->debug_exit_iobase,
 					cfg->debug_exit_iosize, &m->ctl);
@@ -295,9 +304,15 @@ static int machine_create_cd(struct machine *m, unsigned i)
 		media_watch_tray(m->scsi[i], cd_tray_moved, m);
 		m->tray_open[i] = !m->be.bdev[i];
 	}
+	/* Firmware boot: queue notifications are MMIO exits handled on the
+	 * vCPU thread (no ioeventfd), so SeaBIOS finds each command answered
+	 * when it first looks at the used ring; otherwise it waits in usleep(),
+	 * a round trip through 16-bit mode per check, for each of the 256
+	 * targets it scans (docs/performance.md, "ISO boot"). */
+	struct event_loop *loop = m->cfg->kernel || m->cfg->kernel_from_iso ? m->loop : NULL;
 	if (ret == 0)
 		ret = virtio_pci_create(&m->scsi_pci[i], &m->pci, -1, virtio_scsi_device(m->scsi[i]),
-					&m->mem, m->loop);
+					&m->mem, loop);
 	if (ret < 0)
 		fprintf(stderr, "vmm: virtio-scsi-pci for %s %s: %s\n", d->opt, d->file,
 			ret == -ENOSPC ? "no free PCI slot" : strerror(-ret));
@@ -627,6 +642,8 @@ static void machine_tear_down(struct machine *m)
 	m->have_pci = 0;
 	if (m->debug_exit)
 		debug_exit_destroy(m->debug_exit);
+	debugcon_destroy(m->debugcon);
+	m->debugcon = NULL;
 	if (m->pm)
 		acpi_pm_destroy(m->pm);
 	m->pm = NULL;
@@ -1010,6 +1027,14 @@ int machine_run(const struct vmm_config *cfg)
 		fprintf(stderr, "vmm: %s\n", msg);
 		goto out;
 	}
+	if (cfg->debugcon_path &&
+	    chardev_open(&m->debugcon_chr, SERIAL_FILE, cfg->debugcon_path, m->loop, NULL, NULL,
+			 msg, sizeof(msg)) < 0) {
+		/* chardev's messages name -serial, the option it usually serves */
+		const char *why = strncmp(msg, "-serial: ", 9) ? msg : msg + 9;
+		fprintf(stderr, "vmm: -debugcon: %s\n", why);
+		goto out;
+	}
 	if (backends_open(&m->be, cfg, m->loop, block_engine_failed, m) < 0 || machine_start_qmp(m) < 0)
 		goto out;
 
@@ -1069,6 +1094,7 @@ out:
 	}
 	backends_close(&m->be);
 	chardev_close(m->chardev);
+	chardev_close(m->debugcon_chr);
 	qmp_server_destroy(m->qmp);     /* answers and SHUTDOWN flushed, sockets unlinked */
 	if (MACHINE_FAST_EXIT && ran)
 		return status;          /* the rest is the kernel's at exit */
