@@ -14,7 +14,12 @@ Both run with KVM (ctest wraps this script in scripts/with-kvm) and the same
 options: -cpu qemu64, -m 512M, -drive file=IMG,if=none,id=d0,format=raw,cache=C,
 -device virtio-blk-pci,drive=d0 (QEMU: disable-legacy=on, -M pc with
 qboot). The image is written in full first so that reads hit
-allocated blocks. Tests: 4 KiB random read/write at queue depth 1 and 32,
+allocated blocks. Fair by construction: one image file, one cache mode on
+both command lines (writeback: page cache, no O_DIRECT and no flush per
+write on either side; QEMU's default aio=threads against vmm's io_uring),
+and the header line names the file system that holds the image
+(BENCH_TMPDIR, default /var/tmp; under scripts/with-kvm that is the host
+root over 9p). Tests: 4 KiB random read/write at queue depth 1 and 32,
 1 MiB sequential read/write at --seqqd, each for --secs seconds of guest TSC
 time. --quick: 1 round, 1 s per test, 64 MiB, the four 4 KiB tests.
 Exit 0, 1 when a run fails, 77 without /dev/kvm or QEMU.
@@ -30,6 +35,20 @@ import benchlib  # noqa: E402
 
 LINE = re.compile(r"BENCH (\S+) ops=(\d+) usecs=(\d+) iops=(\d+) kbps=(\d+)")
 QUICK_TESTS = ("randread-4k-qd1", "randwrite-4k-qd1", "randread-4k-qd32", "randwrite-4k-qd32")
+
+
+def fs_of(path):
+    """File system type of the mount holding path (longest mount point)."""
+    path, best = os.path.realpath(path), ("", "?")
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                mnt, typ = line.split()[1:3]
+                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best[0]):
+                    best = (mnt, typ)
+    except OSError:
+        pass
+    return best[1]
 
 
 def main():
@@ -80,8 +99,9 @@ def main():
             print("%s round %d: %s" % (who, r + 1, " ".join(
                 "%s=%d" % kv for kv in got.items())), file=sys.stderr, flush=True)
             res[who].append(got)
-    print("virtio-blk, %d MiB raw image, cache=%s, %d s per test, %d rounds "
-          "(median, min-max), %s, %s" % (size, args.cache, secs, rounds, benchlib.today(),
+        fs = fs_of(tmp)
+    print("virtio-blk, %d MiB raw image on %s, cache=%s on both, %d s per test, %d rounds "
+          "(median, min-max), %s, %s" % (size, fs, args.cache, secs, rounds, benchlib.today(),
                                          benchlib.machine()))
     print()
     print("| test | vmm IOPS | QEMU IOPS | vmm/QEMU |")
