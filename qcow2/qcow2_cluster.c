@@ -10,11 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #define MAX_ALLOC_RUN_BYTES (4u << 20)
 
@@ -85,26 +83,6 @@ static void *data_buf(struct qcow2_state *s, size_t len, int zero)
 	return p;
 }
 
-static int pwritev_all(int fd, struct iovec *v, int n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwritev(fd, v, n < IOV_MAX ? n : IOV_MAX, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		off += (uint64_t)w;
-		while (n > 0 && (size_t)w >= v->iov_len)
-			w -= (ssize_t)v->iov_len, v++, n--;
-		if (n > 0)
-			v->iov_base = (char *)v->iov_base + w, v->iov_len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes bytes [ioff, ioff+len) of iov at host in the data file. cache=none:
  * through the O_DIRECT descriptor, from the caller's buffers when they are
  * aligned, else through an aligned bounce; buffered only when host or len
@@ -131,7 +109,7 @@ static int data_writev(struct qcow2_state *s, uint64_t host, const struct iovec 
 		sl[0].iov_base = b, sl[0].iov_len = len, n = 1;
 		fd = s->direct_fd;
 	}
-	ret = pwritev_all(fd, sl, n, host);
+	ret = qcow2_pwritev(fd, sl, n, host);
 out:
 	free(b);
 	if (sl != stack)
@@ -724,6 +702,17 @@ static int reads_zero(struct block_dev *bs, uint64_t off, uint64_t len)
 	return 1;
 }
 
+/* Points guest clusters [vc, vc+k) at the new host clusters from host. */
+static int map_run(struct qcow2_state *s, uint64_t vc, uint64_t k, uint64_t host)
+{
+	int ret = 0;
+
+	for (uint64_t i = 0; i < k && ret == 0; i++)
+		ret = qcow2_set_l2_entry(s, vc + i, (host + i * s->cluster_size) | QCOW2_OFLAG_COPIED,
+					 s->extl2 ? 0xffffffffull : 0);
+	return ret;
+}
+
 /* k clusters from vc get new host clusters holding their current contents
  * overlaid with the request bytes [wo, wo+wn) (guest offsets). */
 static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64_t wo, uint64_t wn,
@@ -760,10 +749,7 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 				ret = data_write(s, (uint64_t)host + r0, buf, r1 - r0);
 				free(buf);
 			}
-			for (uint64_t i = 0; i < k && ret == 0; i++)
-				ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
-							 s->extl2 ? 0xffffffffull : 0);
-			return ret;
+			return ret < 0 ? ret : map_run(s, vc, k, (uint64_t)host);
 		}
 		/* No fallocate here: write the zeroes ourselves below. */
 		buf = data_buf(s, k * cs, 1);
@@ -772,10 +758,7 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 		iov_copy(iov, cnt, ioff, buf + (wo - start), wn, 0);
 		ret = data_write(s, (uint64_t)host, buf, k * cs);
 		free(buf);
-		for (uint64_t i = 0; i < k && ret == 0; i++)
-			ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
-						 s->extl2 ? 0xffffffffull : 0);
-		return ret;
+		return ret < 0 ? ret : map_run(s, vc, k, (uint64_t)host);
 	}
 	buf = data_buf(s, k * cs, 0);
 	if (!buf)
@@ -794,9 +777,8 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 	}
 	/* Data first; the L2 entries reach the disk only after a sync. */
 	ret = data_write(s, (uint64_t)host, buf, k * cs);
-	for (uint64_t i = 0; i < k && ret == 0; i++)
-		ret = qcow2_set_l2_entry(s, vc + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
-					 s->extl2 ? 0xffffffffull : 0);
+	if (ret == 0)
+		ret = map_run(s, vc, k, (uint64_t)host);
 out:
 	free(buf);
 	return ret;

@@ -400,6 +400,30 @@ void img_progress_end(struct img_progress *p)
 	printf("\n");
 }
 
+int img_opts_append(char **optstr, const char *arg)
+{
+	char *n;
+
+	if (asprintf(&n, "%s%s%s", *optstr ? *optstr : "", *optstr ? "," : "", arg) < 0)
+		return -1;
+	free(*optstr);
+	*optstr = n;
+	return 0;
+}
+
+int img_parse_output(const char *s, int *json)
+{
+	if (!strcmp(s, "json"))
+		*json = 1;
+	else if (!strcmp(s, "human"))
+		*json = 0;
+	else {
+		img_error("--output must be used with human or json as argument.");
+		return -1;
+	}
+	return 0;
+}
+
 void *img_alloc_buf(size_t len)
 {
 	void *p = NULL;

@@ -72,12 +72,16 @@ struct img_opts {
 	int n;
 };
 int img_opts_parse(struct img_opts *o, const char *s);
+/* Repeated -o: appends ",arg" to *optstr (a malloc'd string or NULL). 0 or -1. */
+int img_opts_append(char **optstr, const char *arg);
 const char *img_opts_get(struct img_opts *o, const char *key);
 /* First option nobody asked for, or NULL. */
 const char *img_opts_unused(const struct img_opts *o);
 void img_opts_free(struct img_opts *o);
 /* "on"/"off"/"true"/"false": 1/0, -1 otherwise. */
 int img_parse_bool(const char *s);
+/* --output human|json: sets *json; else prints qemu-img's error and returns -1. */
+int img_parse_output(const char *s, int *json);
 
 /* The progress line of qemu-img -p: "    (12.34/100%)\r" on stdout. */
 struct img_progress {

@@ -102,6 +102,18 @@ int img_bad_option(const char *cmd, char **argv, int missing_arg)
 	return 1;
 }
 
+int img_report_option(const char *cmd, int c, char **argv, const char **fmt, int *json)
+{
+	switch (c) {
+	case 'f': *fmt = optarg; return 0;
+	case 'U': return 0;
+	case 'O': return img_parse_output(optarg, json) < 0 ? 1 : 0;
+	case ':': return img_bad_option(cmd, argv, 1);
+	case '?': return img_bad_option(cmd, argv, 0);
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -235,15 +247,10 @@ int img_cmd_create(int argc, char **argv)
 		case 'F': backing_fmt = optarg; break;
 		case 'u': unsafe = 1; break;
 		case 'q': quiet = 1; break;
-		case 'o': {
-			char *n;
-
-			if (asprintf(&n, "%s%s%s", optstr ? optstr : "", optstr ? "," : "", optarg) < 0)
+		case 'o':
+			if (img_opts_append(&optstr, optarg) < 0)
 				return 1;
-			free(optstr);
-			optstr = n;
 			break;
-		}
 		case ':': return img_bad_option("create", argv, 1);
 		default: return img_bad_option("create", argv, 0);
 		}
@@ -591,17 +598,6 @@ static json_t *info_json(const struct info_data *d)
 	return o;
 }
 
-static int parse_output(const char *s, int *json)
-{
-	if (!strcmp(s, "json"))
-		*json = 1;
-	else if (!strcmp(s, "human"))
-		*json = 0;
-	else
-		return -1;
-	return 0;
-}
-
 static void json_print(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
@@ -621,25 +617,20 @@ int img_cmd_info(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = NULL;
-	int json = 0, chain = 0, c, first = 1, status = 1;
+	int json = 0, chain = 0, c, ret, first = 1, status = 1;
 	struct block_dev *bs, *cur;
 	json_t *arr = NULL;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:U", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'U': break;
-		case 'B': chain = 1; break;
-		case 'O':
-			if (parse_output(optarg, &json) < 0) {
-				img_error("--output must be used with human or json as argument.");
-				return 1;
-			}
-			break;
-		case ':': return img_bad_option("info", argv, 1);
-		default: return img_bad_option("info", argv, 0);
+		if ((ret = img_report_option("info", c, argv, &fmt, &json)) >= 0) {
+			if (ret)
+				return ret;
+		} else if (c == 'B') {
+			chain = 1;
+		} else {
+			return img_bad_option("info", argv, 0);
 		}
 	}
 	if ((c = img_open_operand("info", argc, argv, &bs, fmt, 1, NULL)))
@@ -744,11 +735,14 @@ int img_cmd_check(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:r:T:qU", lopts, NULL)) != -1) {
+		if ((ret = img_report_option("check", c, argv, &fmt, &json)) >= 0) {
+			if (ret)
+				return ret;
+			continue;
+		}
 		switch (c) {
-		case 'f': fmt = optarg; break;
 		case 'T': cache = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'U': break;
 		case 'r':
 			if (!strcmp(optarg, "leaks"))
 				fix = QCOW2_FIX_LEAKS;
@@ -757,13 +751,6 @@ int img_cmd_check(int argc, char **argv)
 			else
 				return img_bad_usage("check", "-r expects 'leaks' or 'all'");
 			break;
-		case 'O':
-			if (parse_output(optarg, &json) < 0) {
-				img_error("--output must be used with human or json as argument.");
-				return 1;
-			}
-			break;
-		case ':': return img_bad_option("check", argv, 1);
 		default: return img_bad_option("check", argv, 0);
 		}
 	}

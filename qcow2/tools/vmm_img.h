@@ -36,5 +36,10 @@ int img_open_operand(const char *cmd, int argc, char **argv, struct block_dev **
 		     int read_only, const char *cache);
 /* The same for the option getopt just refused (missing_arg: ':' case). */
 int img_bad_option(const char *cmd, char **argv, int missing_arg);
+/* The options info, map and check share (-f FMT, -U, --output human|json)
+ * and the errors for a missing argument or an unknown option: 0 when it
+ * handled getopt's c, the exit status (1) after an error, -1 when c is one
+ * of the command's own options. */
+int img_report_option(const char *cmd, int c, char **argv, const char **fmt, int *json);
 
 #endif

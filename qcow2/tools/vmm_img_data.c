@@ -192,15 +192,10 @@ int img_cmd_convert(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'o': {
-			char *n;
-
-			if (asprintf(&n, "%s%s%s", optstr ? optstr : "", optstr ? "," : "", optarg) < 0)
+		case 'o':
+			if (img_opts_append(&optstr, optarg) < 0)
 				return 1;
-			free(optstr);
-			optstr = n;
 			break;
-		}
 		case ':': return img_bad_option("convert", argv, 1);
 		default: return img_bad_option("convert", argv, 0);
 		}
@@ -574,31 +569,17 @@ int img_cmd_map(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:U", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'U': break;
-		case 'O':
-			if (!strcmp(optarg, "json"))
-				json = 1;
-			else if (strcmp(optarg, "human")) {
-				img_error("--output must be used with human or json as argument.");
+		if ((ret = img_report_option("map", c, argv, &fmt, &json)) >= 0) {
+			if (ret)
+				return ret;
+		} else if (c == 's' || c == 'l') {
+			if (img_parse_size(optarg, c == 's' ? &off : &maxlen) < 0) {
+				img_error("Invalid %s specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
+					  c == 's' ? "start offset" : "length");
 				return 1;
 			}
-			break;
-		case 's':
-			if (img_parse_size(optarg, &off) < 0) {
-				img_error("Invalid start offset specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
-				return 1;
-			}
-			break;
-		case 'l':
-			if (img_parse_size(optarg, &maxlen) < 0) {
-				img_error("Invalid length specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
-				return 1;
-			}
-			break;
-		case ':': return img_bad_option("map", argv, 1);
-		default: return img_bad_option("map", argv, 0);
+		} else {
+			return img_bad_option("map", argv, 0);
 		}
 	}
 	if ((c = img_open_operand("map", argc, argv, &bs, fmt, 1, NULL)))
@@ -788,8 +769,55 @@ static int make_empty(const char *path, const char *fmt)
 	return ret;
 }
 
+/* Walks bs from *off to its end: step(ctx, off, n, &done) handles up to n
+ * bytes from off (n ends at a multiple of chunk) and says how many it did;
+ * the progress line follows. 0, or step's error with *off where it failed. */
+static int walk_image(struct block_dev *bs, uint64_t chunk, struct img_progress *prog, uint64_t *off,
+		      int (*step)(void *ctx, uint64_t off, uint64_t n, uint64_t *done), void *ctx)
+{
+	while (*off < bs->size) {
+		uint64_t done = 0;
+		int ret = step(ctx, *off, min_u64(chunk - *off % chunk, bs->size - *off), &done);
+
+		if (ret < 0)
+			return ret;
+		*off += done;
+		img_progress_update(prog, (double)*off * 100.0 / (double)bs->size);
+	}
+	return 0;
+}
+
+struct commit_ctx {
+	struct block_dev *top, *base;
+	int depth;                /* base's depth in top's chain */
+	uint8_t *buf;             /* CHUNK bytes */
+};
+
+/* What the layers above base hold at [off, off+n) goes into base. */
+static int commit_step(void *opaque, uint64_t off, uint64_t n, uint64_t *pnum)
+{
+	struct commit_ctx *c = opaque;
+	uint64_t host;
+	int flags, depth, ret;
+
+	ret = img_chain_status(c->top, off, n, pnum, &host, &flags, &depth, NULL);
+	if (ret < 0 || depth >= c->depth || !(flags & BLOCK_STATUS_ALLOCATED))
+		return ret;
+	if ((flags & BLOCK_STATUS_ZERO) && !(flags & BLOCK_STATUS_DATA)) {
+		ret = block_write_zeroes_sync(c->base, off, *pnum, 0);
+		if (ret == -ENOTSUP) {
+			memset(c->buf, 0, (size_t)*pnum);
+			ret = block_pwrite_sync(c->base, off, c->buf, (size_t)*pnum);
+		}
+		return ret;
+	}
+	ret = block_pread_sync(c->top, off, c->buf, (size_t)*pnum);
+	return ret < 0 ? ret : block_pwrite_sync(c->base, off, c->buf, (size_t)*pnum);
+}
+
 int img_cmd_commit(int argc, char **argv)
 {
+	struct commit_ctx ctx;
 	const char *fmt = NULL, *base_name = NULL, *cache = NULL, *path;
 	struct block_dev *top = NULL, *base = NULL, *layer;
 	struct img_progress prog = { 0, -1 };
@@ -814,11 +842,9 @@ int img_cmd_commit(int argc, char **argv)
 	}
 	if (quiet)
 		prog.enabled = 0;
-	if (optind != argc - 1)
-		return img_bad_usage("commit", "Expecting one image file name");
+	if ((c = img_open_operand("commit", argc, argv, &top, fmt, 1, NULL)))
+		return c;
 	path = argv[optind];
-	if (img_open(&top, path, fmt, 1, NULL) < 0)
-		return 1;
 	if (!top->backing) {
 		img_error("Image does not have a backing file");
 		goto out;
@@ -849,35 +875,13 @@ int img_cmd_commit(int argc, char **argv)
 		img_error("Could not resize the base image: %s", img_strerror(ret));
 		goto out;
 	}
-	buf = img_alloc_buf(CHUNK);
+	ctx.top = top, ctx.base = base, ctx.depth = base_depth;
+	ctx.buf = buf = img_alloc_buf(CHUNK);
 	if (!buf)
 		goto out;
-	while (off < top->size) {
-		uint64_t pnum, host;
-		int flags, depth;
-
-		ret = img_chain_status(top, off, min_u64(CHUNK, top->size - off), &pnum, &host, &flags, &depth, NULL);
-		if (ret < 0)
-			goto io_err;
-		if (depth < base_depth && (flags & BLOCK_STATUS_ALLOCATED)) {
-			if ((flags & BLOCK_STATUS_ZERO) && !(flags & BLOCK_STATUS_DATA)) {
-				ret = block_write_zeroes_sync(base, off, pnum, 0);
-				if (ret == -ENOTSUP) {
-					memset(buf, 0, (size_t)pnum);
-					ret = block_pwrite_sync(base, off, buf, (size_t)pnum);
-				}
-			} else {
-				ret = block_pread_sync(top, off, buf, (size_t)pnum);
-				if (ret == 0)
-					ret = block_pwrite_sync(base, off, buf, (size_t)pnum);
-			}
-			if (ret < 0)
-				goto io_err;
-		}
-		off += pnum;
-		img_progress_update(&prog, (double)off * 100.0 / (double)top->size);
-	}
-	ret = finish_write(base);
+	ret = walk_image(top, CHUNK, &prog, &off, commit_step, &ctx);
+	if (ret == 0)
+		ret = finish_write(base);
 	if (ret < 0)
 		goto io_err;
 	block_close(base);
@@ -906,8 +910,38 @@ out:
 
 /* --- rebase */
 
+struct rebase_ctx {
+	struct block_dev *bs, *newb;  /* newb NULL: no new backing file */
+	uint8_t *b1, *b2;             /* a cluster each */
+};
+
+/* Where bs has no data of its own, what the old chain shows must stay:
+ * written into bs where the new backing file differs. */
+static int rebase_step(void *opaque, uint64_t off, uint64_t n, uint64_t *pnum)
+{
+	struct rebase_ctx *c = opaque;
+	uint64_t host;
+	int flags, ret;
+
+	ret = img_block_status(c->bs, off, n, pnum, &host, &flags);
+	if (ret < 0 || (flags & BLOCK_STATUS_ALLOCATED))
+		return ret;
+	n = *pnum;
+	ret = block_pread_sync(c->bs, off, c->b1, (size_t)n);
+	if (ret < 0)
+		return ret;
+	memset(c->b2, 0, (size_t)n);
+	if (c->newb && off < c->newb->size) {
+		ret = block_pread_sync(c->newb, off, c->b2, (size_t)min_u64(n, c->newb->size - off));
+		if (ret < 0)
+			return ret;
+	}
+	return memcmp(c->b1, c->b2, (size_t)n) ? block_pwrite_sync(c->bs, off, c->b1, (size_t)n) : 0;
+}
+
 int img_cmd_rebase(int argc, char **argv)
 {
+	struct rebase_ctx ctx;
 	const char *fmt = NULL, *nb = NULL, *nbfmt = NULL, *cache = NULL, *src_cache = NULL, *path;
 	struct block_dev *bs = NULL, *newb = NULL;
 	struct img_progress prog = { 0, -1 };
@@ -961,41 +995,14 @@ int img_cmd_rebase(int argc, char **argv)
 		cs = qcow2_cluster_size(bs);
 		if (!cs)
 			cs = 65536;
-		b1 = img_alloc_buf(cs);
-		b2 = img_alloc_buf(cs);
+		ctx.bs = bs, ctx.newb = newb;
+		ctx.b1 = b1 = img_alloc_buf(cs);
+		ctx.b2 = b2 = img_alloc_buf(cs);
 		if (!b1 || !b2)
 			goto out;
-		while (off < bs->size) {
-			uint64_t pnum, host, n = min_u64(cs - off % cs, bs->size - off);
-			int flags;
-
-			ret = img_block_status(bs, off, n, &pnum, &host, &flags);
-			if (ret < 0)
-				goto io_err;
-			if (flags & BLOCK_STATUS_ALLOCATED) {
-				off += pnum;
-				continue;
-			}
-			/* Unallocated here: what the old chain shows must stay. */
-			n = pnum;
-			ret = block_pread_sync(bs, off, b1, (size_t)n);
-			if (ret < 0)
-				goto io_err;
-			memset(b2, 0, (size_t)n);
-			if (newb && off < newb->size) {
-				ret = block_pread_sync(newb, off, b2, (size_t)min_u64(n, newb->size - off));
-				if (ret < 0)
-					goto io_err;
-			}
-			if (memcmp(b1, b2, (size_t)n)) {
-				ret = block_pwrite_sync(bs, off, b1, (size_t)n);
-				if (ret < 0)
-					goto io_err;
-			}
-			off += n;
-			img_progress_update(&prog, (double)off * 100.0 / (double)bs->size);
-		}
-		ret = block_flush_sync(bs);
+		ret = walk_image(bs, cs, &prog, &off, rebase_step, &ctx);
+		if (ret == 0)
+			ret = block_flush_sync(bs);
 		if (ret < 0)
 			goto io_err;
 	}

@@ -97,11 +97,31 @@ static int in_range(struct io_state *st, int64_t off, int64_t len)
 	return off >= 0 && len >= 0 && (uint64_t)off <= st->bs->size && (uint64_t)len <= st->bs->size - (uint64_t)off;
 }
 
+/* The operands after the options: "OFF LEN" (vectored: "OFF LEN..."), the
+ * offset and the total length; prints qemu-io's error for a wrong count. */
+static int parse_off_len(int argc, char **argv, int vectored, int64_t *off, int64_t *len)
+{
+	if (argc - optind < 2 || (!vectored && argc - optind != 2)) {
+		printf("bad number of arguments\n");
+		return -EINVAL;
+	}
+	if (parse_num(argv[optind], off) < 0)
+		return -EINVAL;
+	*len = 0;
+	for (int i = optind + 1; i < argc; i++) {
+		int64_t l;
+
+		if (parse_num(argv[i], &l) < 0)
+			return -EINVAL;
+		*len += l;
+	}
+	return 0;
+}
+
 static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 {
-	int64_t off, len = 0, poff = 0, plen = -1;
-	int pattern = -1, verbose = 0, quiet = 0, c, ret, nlen;
-	int64_t lens[MAX_ARGS];
+	int64_t off, len, poff = 0, plen = -1;
+	int pattern = -1, verbose = 0, quiet = 0, c, ret;
 	uint8_t *buf;
 	struct timespec t0;
 
@@ -119,18 +139,8 @@ static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 	}
 	if (need_open(st) < 0)
 		return -EINVAL;
-	if (argc - optind < 2 || (!vectored && argc - optind != 2)) {
-		printf("bad number of arguments\n");
+	if (parse_off_len(argc, argv, vectored, &off, &len) < 0)
 		return -EINVAL;
-	}
-	if (parse_num(argv[optind], &off) < 0)
-		return -EINVAL;
-	nlen = argc - optind - 1;
-	for (int i = 0; i < nlen; i++) {
-		if (parse_num(argv[optind + 1 + i], &lens[i]) < 0)
-			return -EINVAL;
-		len += lens[i];
-	}
 	if (plen < 0)
 		plen = len - poff;
 	if (poff < 0 || plen < 0 || poff + plen > len) {
@@ -168,8 +178,8 @@ static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 
 static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 {
-	int64_t off, len = 0;
-	int pattern = 0xcd, zero = 0, unmap = 0, compressed = 0, quiet = 0, pflag = 0, c, ret, nlen;
+	int64_t off, len;
+	int pattern = 0xcd, zero = 0, unmap = 0, compressed = 0, quiet = 0, pflag = 0, c, ret;
 	uint8_t *buf = NULL;
 	struct timespec t0;
 
@@ -199,20 +209,8 @@ static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 		printf("-z and -c cannot be specified at the same time\n");
 		return -EINVAL;
 	}
-	if (argc - optind < 2 || (!vectored && argc - optind != 2)) {
-		printf("bad number of arguments\n");
+	if (parse_off_len(argc, argv, vectored, &off, &len) < 0)
 		return -EINVAL;
-	}
-	if (parse_num(argv[optind], &off) < 0)
-		return -EINVAL;
-	nlen = argc - optind - 1;
-	for (int i = 0; i < nlen; i++) {
-		int64_t l;
-
-		if (parse_num(argv[optind + 1 + i], &l) < 0)
-			return -EINVAL;
-		len += l;
-	}
 	if (!zero) {
 		buf = img_alloc_buf((size_t)len);
 		if (!buf)
