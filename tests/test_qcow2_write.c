@@ -18,7 +18,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <stdarg.h>
@@ -173,16 +175,22 @@ static void run(const char *name, const char *create_cmd, const struct qcow2_cre
 	free(ref);
 }
 
-/* Pages of [off, off+len) of path in the page cache (-1: mincore failed). */
+/* Pages of [off, off+len) of path in the page cache (-1: mincore failed).
+ * On tmpfs/ramfs the page cache is the file: 0 there (nothing to tell). */
 static int cached_pages(const char *path, uint64_t off, uint64_t len)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	unsigned char vec[1024];
 	int fd = open(path, O_RDONLY), n = -1;
+	struct statfs sf;
 	void *m;
 
 	if (fd < 0 || len / (uint64_t)pg > sizeof(vec))
 		goto out;
+	if (fstatfs(fd, &sf) == 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)) {
+		n = 0;
+		goto out;
+	}
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
 	if (m == MAP_FAILED)
 		goto out;
