@@ -81,16 +81,19 @@ def check_run(name, cmd, status, output):
 
 
 def launch_once(name, cmd):
-    """exec -> exit in ms. (Not ru_maxrss: a child spawned from Python
-    inherits Python's RSS high-water mark at exec; memory_once reads VmHWM.)"""
+    """(exec -> exit wall clock, CPU time of the process) in ms. The CPU
+    time (user + system, from wait4) is the process's own work and moves
+    far less with the machine's load than the wall clock. (Not ru_maxrss: a
+    child spawned from Python inherits Python's RSS high-water mark at
+    exec; memory_once reads VmHWM.)"""
     with tempfile.TemporaryFile() as f:
         t0 = time.perf_counter()
         pid = spawn(cmd, f.fileno())
-        _, status = os.waitpid(pid, 0)
+        _, status, ru = os.wait4(pid, 0)
         dt = time.perf_counter() - t0
         f.seek(0)
         check_run(name, cmd, status, f.read())
-    return dt * 1000.0
+    return dt * 1000.0, (ru.ru_utime + ru.ru_stime) * 1000.0
 
 
 def proc_kib(pid, field):
@@ -237,14 +240,29 @@ class Report:
 
 
 def bench_launch(a, rep):
-    vt, qt = [], []
+    """vmm (default: seccomp sandbox on), vmm -sandbox off and QEMU in turn;
+    the second row is what the sandbox costs at start (against the same
+    QEMU runs, so the two vmm rows compare directly)."""
+    vt, vo, qt = [], [], []            # (wall ms, CPU ms) per run
     vc, qc = vmm_cmd(a.vmm, a.exit_guest), qemu_cmd(a.qemu, a.exit_guest)
+    voc = vc[:1] + ["-sandbox", "off"] + vc[1:]
     launch_once("vmm", vc)             # warm the page cache for both
-    launch_once("qemu", qc)
-    for _ in range(a.rounds):
-        vt.append(launch_once("vmm", vc))
-        qt.append(launch_once("qemu", qc))
-    rep.add("launch", "exec-to-exit", med(vt), med(qt), "ms", fmt_range(vt), fmt_range(qt))
+    if not a.no_qemu:
+        launch_once("qemu", qc)
+    runs = [("vmm", vc, vt), ("vmm -sandbox off", voc, vo)]
+    for i in range(a.rounds):
+        # which vmm variant goes first alternates, so neither always follows QEMU
+        for name, cmd, xs in (runs if i % 2 == 0 else runs[::-1]):
+            xs.append(launch_once(name, cmd))
+        if not a.no_qemu:
+            qt.append(launch_once("qemu", qc))
+    if a.no_qemu:
+        qt = [(float("nan"), float("nan"))]
+    for metric, k in (("exec-to-exit", 0), ("exec-to-exit-cpu", 1)):
+        v, o, q = [x[k] for x in vt], [x[k] for x in vo], [x[k] for x in qt]
+        rep.add("launch", metric, med(v), med(q), "ms", fmt_range(v), fmt_range(q))
+        rep.add("launch", metric.replace("exit", "exit-sandbox-off"), med(o), med(q), "ms",
+                fmt_range(o), fmt_range(q))
 
 
 def bench_memory(a, rep):
@@ -301,6 +319,8 @@ def main():
                    help="3 launch rounds, memory with 0 and 4 devices once, 5 VMs at once")
     p.add_argument("--csv")
     p.add_argument("--only", default="launch,memory,many")
+    p.add_argument("--no-qemu", action="store_true",
+                   help="launch: vmm with and without the sandbox only (QEMU column nan)")
     a = p.parse_args()
     a.vmm = os.path.abspath(a.vmm)
     gdir = a.guest_dir or os.path.join(os.path.dirname(os.path.dirname(a.vmm)), "bench", "guests")
