@@ -23,10 +23,10 @@ if (chart eq 'ratios') {
 	set style data histograms
 	set style histogram clustered gap 1
 	set boxwidth 0.9
-	set xtics rotate by 0
+	set xtics rotate by 20 right
 	set ylabel "ms or MiB (log)"
 	set key top left
-	set bmargin 4
+	set bmargin 8
 	plot data using 2:xtic(1) title "vmm" lc rgb "#1f77b4", \
 	     '' using 3 title "QEMU microvm" lc rgb "#ff7f0e"
 }
