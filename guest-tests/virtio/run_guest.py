@@ -16,7 +16,8 @@ KIND hostile: hostile rings, registers, MSI-X and notify storms
      (virtio_hostile.c) on a 1 MiB raw image holding a pattern; the malformed
      ones in HOSTILE_RESETS must set DEVICE_NEEDS_RESET under vmm (QEMU: be
      survived), the device must work after each, and the image must be
-     byte-for-byte the pattern except sector 3 (the guest's one valid write).
+     byte-for-byte the pattern except sector 3 (the guest's one valid write;
+     QEMU may also fill sectors 0-15 from MMIO, which it lets a write read).
 Exit 0 pass, 1 fail, 77 skip (no /dev/kvm, no QEMU/qemu-img, no netns).
 Only the Python standard library is used.
 """
@@ -160,6 +161,7 @@ HOSTILE_RESETS = ("loop", "outside-ram", "head-out-of-range", "indirect-loop",
                   "len-wraps-2^64", "qsize-not-pow2", "rings-outside-ram", "rings-in-mmio")
 HOSTILE_SECTORS = 2048
 HOSTILE_WRITTEN = {3: bytes([0x5a]) * SECTOR}
+HOSTILE_QEMU_MAY_WRITE = set(range(16)) - set(HOSTILE_WRITTEN)
 
 
 def hostile_pattern(s):
@@ -190,14 +192,24 @@ def test_hostile(args):
             return 1
         with open(img, "rb") as f:
             got = f.read()
-        if got != want:
-            bad = [s for s in range(HOSTILE_SECTORS)
-                   if got[s * SECTOR:(s + 1) * SECTOR] != want[s * SECTOR:(s + 1) * SECTOR]]
+        # QEMU carries out the writes to sector 0 whose buffers are MMIO or
+        # wrap 2^64 (0x2000 bytes at most: sectors 0-15) with whatever its
+        # DMA reads there; vmm refuses them, so the whole image is checked.
+        free = HOSTILE_QEMU_MAY_WRITE if args.qemu else ()
+        bad = [s for s in range(HOSTILE_SECTORS) if s not in free and
+               got[s * SECTOR:(s + 1) * SECTOR] != want[s * SECTOR:(s + 1) * SECTOR]]
+        if len(got) != len(want) or bad:
             print("FAIL: image size %d, sectors changed outside sector 3 or sector 3 not "
                   "written: %s" % (len(got), bad[:20]))
             return 1
-        print("image OK: only sector 3 written; NEEDS_RESET for all %d malformed cases"
-              % len(HOSTILE_RESETS))
+        if args.qemu:
+            print("image OK: sector 3 written, sectors 16+ untouched (QEMU: %d of sectors "
+                  "0-15 hold its MMIO reads)" % sum(
+                      got[s * SECTOR:(s + 1) * SECTOR] != want[s * SECTOR:(s + 1) * SECTOR]
+                      for s in HOSTILE_QEMU_MAY_WRITE))
+        else:
+            print("image OK: only sector 3 written; NEEDS_RESET for all %d malformed cases"
+                  % len(HOSTILE_RESETS))
     return 0
 
 
