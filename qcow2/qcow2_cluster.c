@@ -7,6 +7,7 @@
  * Metadata work is synchronous under s->lock; reads of allocated clusters
  * and overwrites of clusters this image owns (COPIED) go to the engine. */
 #include "qcow2/qcow2_int.h"
+#include "block/iov.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,59 +16,6 @@
 #include <string.h>
 
 #define MAX_ALLOC_RUN_BYTES (4u << 20)
-
-/* --- iovec helpers */
-
-static int iov_slice(const struct iovec *iov, int cnt, size_t off, size_t len, struct iovec *out)
-{
-	int n = 0;
-
-	for (int i = 0; i < cnt && len > 0; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		out[n].iov_base = (char *)iov[i].iov_base + off;
-		out[n].iov_len = l - off < len ? l - off : len;
-		len -= out[n].iov_len;
-		off = 0;
-		n++;
-	}
-	return n;
-}
-
-/* Copies between buf and bytes [off, off+len) of the iovec; buf NULL with
- * to_iov: zeroes them. */
-static void iov_copy(const struct iovec *iov, int cnt, size_t off, void *buf, size_t len, int to_iov)
-{
-	uint8_t *b = buf;
-
-	for (int i = 0; i < cnt && len > 0; i++) {
-		size_t l = iov[i].iov_len, c;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		c = l - off < len ? l - off : len;
-		if (to_iov && !b)
-			memset((char *)iov[i].iov_base + off, 0, c);
-		else if (to_iov)
-			memcpy((char *)iov[i].iov_base + off, b, c);
-		else
-			memcpy(b, (char *)iov[i].iov_base + off, c);
-		if (b)
-			b += c;
-		len -= c, off = 0;
-	}
-}
-
-static void iov_zero(const struct iovec *iov, int cnt, size_t off, size_t len)
-{
-	iov_copy(iov, cnt, off, NULL, len, 1);
-}
 
 /* --- synchronous data writes (cache=none: O_DIRECT like the engine's) */
 
@@ -96,7 +44,7 @@ static int data_writev(struct qcow2_state *s, uint64_t host, const struct iovec 
 
 	if (!sl)
 		return -ENOMEM;
-	n = iov_slice(iov, cnt, ioff, len, sl);
+	n = block_iov_slice(iov, cnt, ioff, len, sl, cnt);
 	fd = qcow2_data_fd_for(s, host, sl, n);
 	if (fd != s->direct_fd && s->direct_fd >= 0 && host % s->dio_off_align == 0 && len % s->dio_off_align == 0) {
 		/* Only the memory is unaligned. */
@@ -105,7 +53,7 @@ static int data_writev(struct qcow2_state *s, uint64_t host, const struct iovec 
 			ret = -ENOMEM;
 			goto out;
 		}
-		iov_copy(sl, n, 0, b, len, 0);
+		block_iov_to_buf(sl, n, 0, b, len);
 		sl[0].iov_base = b, sl[0].iov_len = len, n = 1;
 		fd = s->direct_fd;
 	}
@@ -401,7 +349,7 @@ static int read_backing(struct block_dev *bs, uint64_t voff, const struct iovec 
 	if (b && voff < b->size)
 		have = b->size - voff < n ? b->size - voff : n;
 	if (have < n)
-		iov_zero(iov, cnt, ioff + have, n - have);
+		block_iov_memset(iov, cnt, ioff + have, 0, n - have);
 	if (!have)
 		return 0;
 	tmp = malloc(have < (1u << 20) ? have : (1u << 20));
@@ -412,7 +360,7 @@ static int read_backing(struct block_dev *bs, uint64_t voff, const struct iovec 
 
 		ret = block_pread_sync(b, voff + done, tmp, c);
 		if (ret == 0)
-			iov_copy(iov, cnt, ioff + done, tmp, c, 1);
+			block_iov_from_buf(iov, cnt, ioff + done, tmp, c);
 		done += c;
 	}
 	free(tmp);
@@ -436,7 +384,7 @@ static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, 
 			break;
 		switch (m.kind) {
 		case QCOW2_C_ZERO:
-			iov_zero(iov, cnt, pos, m.n);
+			block_iov_memset(iov, cnt, pos, 0, m.n);
 			break;
 		case QCOW2_C_UNALLOCATED:
 			ret = read_backing(bs, off + pos, iov, cnt, pos, m.n);
@@ -444,7 +392,7 @@ static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, 
 		case QCOW2_C_COMPRESSED:
 			ret = qcow2_decompress(s, m.entry, s->bounce);
 			if (ret == 0)
-				iov_copy(iov, cnt, pos, s->bounce + (off + pos) % s->cluster_size, m.n, 1);
+				block_iov_from_buf(iov, cnt, pos, s->bounce + (off + pos) % s->cluster_size, m.n);
 			break;
 		case QCOW2_C_NORMAL:
 			if (!q) {
@@ -456,7 +404,7 @@ static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, 
 				}
 				ret = qcow2_pread(s->data_fd, tmp, m.n, m.host);
 				if (ret == 0)
-					iov_copy(iov, cnt, pos, tmp, m.n, 1);
+					block_iov_from_buf(iov, cnt, pos, tmp, m.n);
 				free(tmp);
 				break;
 			}
@@ -465,7 +413,7 @@ static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, 
 				break;
 			}
 			{
-				int n = iov_slice(iov, cnt, pos, m.n, slice);
+				int n = block_iov_slice(iov, cnt, pos, m.n, slice, cnt);
 
 				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
 				ret = block_engine_preadv(bs->engine, qcow2_data_fd_for(s, m.host, slice, n), m.host, slice, n,
@@ -503,13 +451,11 @@ static int qreq_submit(struct block_dev *bs, uint64_t off, const struct iovec *i
 {
 	struct qcow2_state *s = bs->priv;
 	struct qreq *q = calloc(1, sizeof(*q));
-	uint64_t len = 0;
+	uint64_t len = block_iov_size(iov, iovcnt);
 	int ret, submitted = 0;
 
 	if (!q)
 		return -ENOMEM;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
 	q->done = done;
 	q->opaque = opaque;
 	q->pending = 1;
@@ -656,7 +602,7 @@ static int write_subclusters(struct block_dev *bs, uint64_t vc, uint64_t e, uint
 		ret = qcow2_read_sync(bs, vc * cs + eo - sub, buf + (eo - so) - sub, sub);
 	if (ret < 0)
 		goto out;
-	iov_copy(iov, cnt, ioff, buf + (o - so), n, 0);
+	block_iov_to_buf(iov, cnt, ioff, buf + (o - so), n);
 	if (!qcow2_has_host(s, e)) {
 		int64_t c = s->data_fd != s->fd ? (int64_t)(vc * cs) : qcow2_alloc_clusters(s, 1);
 
@@ -745,7 +691,7 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 				buf = data_buf(s, r1 - r0, 1);
 				if (!buf)
 					return -ENOMEM;   /* the clusters leak until check */
-				iov_copy(iov, cnt, ioff, buf + (rel - r0), wn, 0);
+				block_iov_to_buf(iov, cnt, ioff, buf + (rel - r0), wn);
 				ret = data_write(s, (uint64_t)host + r0, buf, r1 - r0);
 				free(buf);
 			}
@@ -755,7 +701,7 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 		buf = data_buf(s, k * cs, 1);
 		if (!buf)
 			return -ENOMEM;
-		iov_copy(iov, cnt, ioff, buf + (wo - start), wn, 0);
+		block_iov_to_buf(iov, cnt, ioff, buf + (wo - start), wn);
 		ret = data_write(s, (uint64_t)host, buf, k * cs);
 		free(buf);
 		return ret < 0 ? ret : map_run(s, vc, k, (uint64_t)host);
@@ -769,7 +715,7 @@ static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64
 		ret = qcow2_read_sync(bs, end - cs, buf + (k - 1) * cs, cs);
 	if (ret < 0)
 		goto out;
-	iov_copy(iov, cnt, ioff, buf + (wo - start), wn, 0);
+	block_iov_to_buf(iov, cnt, ioff, buf + (wo - start), wn);
 	host = s->data_fd != s->fd ? (int64_t)start : qcow2_alloc_clusters(s, k);
 	if (host < 0) {
 		ret = (int)host;
@@ -831,7 +777,7 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 					ret = -ENOMEM;
 					break;
 				}
-				sn = iov_slice(iov, cnt, pos, n, slice);
+				sn = block_iov_slice(iov, cnt, pos, n, slice, cnt);
 				ret = wio_submit(bs, host, slice, sn, n, q);
 				if (ret == 0)
 					*submitted = 1;

@@ -138,29 +138,3 @@ void virtio_reqdev_complete_end(struct virtio_reqdev *rd, unsigned qidx, bool an
 	if (schedule)
 		block_engine_defer(notify_batch, rd);
 }
-
-int virtio_reqdev_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
-			    struct iovec *dst, int max)
-{
-	int cnt = 0;
-
-	for (unsigned i = 0; i < n && len > 0; i++) {
-		size_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		if (cnt == max)
-			return -1;
-		dst[cnt].iov_base = (char *)src[i].iov_base + skip;
-		dst[cnt].iov_len = l;
-		cnt++;
-		len -= l;
-		skip = 0;
-	}
-	return cnt;
-}

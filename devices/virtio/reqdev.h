@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "block/iov.h"
 #include "devices/virtio/virtio.h"
 
 struct virtio_reqdev {
@@ -76,10 +77,12 @@ void virtio_reqdev_submit_failed(struct virtio_reqdev *rd);
 bool virtio_reqdev_complete_begin(struct virtio_reqdev *rd, uint32_t gen, unsigned qidx);
 void virtio_reqdev_complete_end(struct virtio_reqdev *rd, unsigned qidx, bool answered);
 
-/* Copies into dst the iovecs of src (n of them) covering bytes
- * [skip, skip + len); returns the count, or -1 when more than max are
- * needed (never with max >= n). */
-int virtio_reqdev_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
-			    struct iovec *dst, int max);
+/* Old name of block_iov_slice (block/iov.h), still called by blk.c: the
+ * iovecs of src covering bytes [skip, skip + len), or -ENOBUFS past max. */
+static inline int virtio_reqdev_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+					  struct iovec *dst, int max)
+{
+	return block_iov_slice(src, (int)n, skip, len, dst, max);
+}
 
 #endif

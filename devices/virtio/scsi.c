@@ -8,6 +8,7 @@
 #include "devices/virtio/scsi.h"
 #include "devices/scsi_cd.h"
 #include "devices/virtio/reqdev.h"
+#include "block/iov.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -40,17 +41,6 @@ struct virtio_scsi {
 	uint8_t data[4096];        /* data-in of non-READ commands */
 };
 
-static void iov_write(const struct iovec *iov, int cnt, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	for (int i = 0; i < cnt && len; i++) {
-		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
-		memcpy(iov[i].iov_base, p, l);
-		p += l;
-		len -= l;
-	}
-}
-
 static void fill_resp(struct virtio_scsi_cmd_resp *resp, const struct scsi_cd_result *res,
 		      uint32_t data_space, uint32_t transferred)
 {
@@ -77,7 +67,7 @@ static void read_done(void *opaque, int ret)
 		if (ret < 0)
 			scsi_cd_read_failed(&s->cd, &res);
 		fill_resp(&r->resp, &res, r->data_space, ret < 0 ? 0 : r->read_len);
-		iov_write(r->resp_iov, r->resp_cnt, &r->resp, sizeof(r->resp));
+		block_iov_from_buf(r->resp_iov, r->resp_cnt, 0, &r->resp, sizeof(r->resp));
 		virtq_push(&s->vdev.vq[Q_REQUEST], r->head,
 			   (uint32_t)sizeof(r->resp) + (ret < 0 ? 0 : r->read_len));
 	}
@@ -130,8 +120,8 @@ static bool handle_cmd(struct virtio_scsi *s, struct virtq_elem *e)
 		r->head = e->head;
 		r->data_space = space;
 		r->read_len = (uint32_t)res.read_len;
-		r->resp_cnt = virtio_reqdev_iov_slice(in, e->in_num, 0, sizeof(resp), r->resp_iov, 8);
-		r->iovcnt = virtio_reqdev_iov_slice(in, e->in_num, sizeof(resp), res.read_len, r->iov, (int)e->in_num);
+		r->resp_cnt = block_iov_slice(in, (int)e->in_num, 0, sizeof(resp), r->resp_iov, 8);
+		r->iovcnt = block_iov_slice(in, (int)e->in_num, sizeof(resp), res.read_len, r->iov, (int)e->in_num);
 		if (r->resp_cnt < 0) {
 			free(r);
 			virtio_reqdev_set_broken(&s->rq, Q_REQUEST);
