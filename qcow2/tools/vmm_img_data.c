@@ -273,7 +273,7 @@ int img_cmd_convert(int argc, char **argv)
 
 		while (off < bs->size) {
 			uint64_t pnum, host;
-			int flags, depth;
+			int flags, depth, hole;
 			uint64_t want = compress ? cs : CHUNK;
 			uint64_t oo = src[i].base + off;
 
@@ -285,33 +285,24 @@ int img_cmd_convert(int argc, char **argv)
 				img_error("error while reading block status at offset %" PRIu64 ": %s", off, img_strerror(ret));
 				goto out;
 			}
-			if (compress && pnum < want && pnum < bs->size - off)
+			if (compress && pnum < want && pnum < bs->size - off) {
 				pnum = min_u64(want, bs->size - off);    /* mixed cluster: read it whole */
-			else if ((flags & BLOCK_STATUS_ZERO) && !(flags & BLOCK_STATUS_DATA) && sparse) {
-				if (!target_is_zero) {
-					ret = write_zero_range(dst, oo, pnum, zbuf);
-					if (ret < 0) {
-						img_error("error while writing at byte %" PRIu64 ": %s", oo, img_strerror(ret));
-						goto out;
-					}
-				}
-				off += pnum;
-				done += pnum;
-				img_progress_update(&prog, (double)done * 100.0 / (double)(total ? total : 1));
-				continue;
-			}
-			ret = block_pread_sync(bs, off, buf, (size_t)pnum);
-			if (ret < 0) {
-				img_error("error while reading at byte %" PRIu64 ": %s", off, img_strerror(ret));
-				goto out;
-			}
-			if (compress) {
-				if (!is_zero(buf, (size_t)pnum))
-					ret = qcow2_write_compressed(dst, oo, buf, (size_t)pnum);
-				else
-					ret = 0;
+				hole = 0;
 			} else {
-				ret = write_sparse(dst, oo, buf, (size_t)pnum, sparse, target_is_zero, zbuf);
+				hole = (flags & BLOCK_STATUS_ZERO) && !(flags & BLOCK_STATUS_DATA) && sparse;
+			}
+			if (hole) {
+				ret = target_is_zero ? 0 : write_zero_range(dst, oo, pnum, zbuf);
+			} else {
+				ret = block_pread_sync(bs, off, buf, (size_t)pnum);
+				if (ret < 0) {
+					img_error("error while reading at byte %" PRIu64 ": %s", off, img_strerror(ret));
+					goto out;
+				}
+				if (!compress)
+					ret = write_sparse(dst, oo, buf, (size_t)pnum, sparse, target_is_zero, zbuf);
+				else if (!is_zero(buf, (size_t)pnum))
+					ret = qcow2_write_compressed(dst, oo, buf, (size_t)pnum);
 			}
 			if (ret < 0) {
 				img_error("error while writing at byte %" PRIu64 ": %s", oo, img_strerror(ret));
