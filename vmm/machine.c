@@ -671,29 +671,6 @@ static void machine_tear_down(struct machine *m)
 	guest_memory_destroy(&m->mem);
 }
 
-int machine_host_memory(const char *meminfo_path, uint64_t *bytes)
-{
-	FILE *f = fopen(meminfo_path, "r");
-	if (!f)
-		return -errno;
-	char line[256];
-	uint64_t total = 0;
-	int found = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long kb;
-		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1 ||
-		    sscanf(line, "SwapTotal: %llu kB", &kb) == 1) {
-			total += (uint64_t)kb * 1024;
-			found++;
-		}
-	}
-	fclose(f);
-	if (!found)
-		return -EINVAL;
-	*bytes = total;
-	return 0;
-}
-
 static int check_ram_size(uint64_t ram)
 {
 	if (ram < LAYOUT_MIN_RAM || (ram & 0xfff)) {

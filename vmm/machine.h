@@ -24,8 +24,4 @@ enum {
  * the caller must exit. */
 int machine_run(const struct vmm_config *cfg);
 
-/* Host memory available to a guest: MemTotal + SwapTotal from meminfo_path
- * (normally /proc/meminfo). 0 or -errno. */
-int machine_host_memory(const char *meminfo_path, uint64_t *bytes);
-
 #endif

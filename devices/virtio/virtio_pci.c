@@ -205,46 +205,51 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 
 /* --- Common configuration ----------------------------------------------- */
 
-static void put(uint8_t *img, unsigned off, uint64_t v, unsigned n)
+/* Each access touches only the fields it covers: a natural-size access to
+ * one field (what drivers do, 4.1.3.1) is one switch case. Accesses of other
+ * sizes or offsets see and change the same bytes of the little-endian
+ * 4.1.4.3 layout that a whole-structure image would. */
+
+static uint64_t low_bytes(uint64_t v, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		img[off + i] = (uint8_t)(v >> (8 * i));
+	return n >= 8 ? v : v & ((1ULL << (8 * n)) - 1);
 }
 
-static uint64_t get(const uint8_t *img, unsigned off, unsigned n)
+/* The field holding byte off (< VIRTIO_PCI_COMMON_SIZE): its start and
+ * length, and its value with queue qs and guest feature word gfselect
+ * selected; a queue that does not exist reads 0 (4.1.4.3.1). Lock held. */
+static uint64_t common_field(const struct virtio_pci *vp, unsigned off, unsigned qs,
+			     uint32_t gfselect, unsigned *start, unsigned *len)
 {
-	uint64_t v = 0;
+	const struct vp_queue *q = qs < vp->vdev->num_queues ? &vp->q[qs] : NULL;
 
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)img[off + i] << (8 * i);
-	return v;
-}
-
-static void common_image(struct virtio_pci *vp, uint8_t *img)
-{
-	unsigned qs = vp->queue_select;
-	bool valid = qs < vp->vdev->num_queues;
-	const struct vp_queue *q = valid ? &vp->q[qs] : NULL;
-
-	memset(img, 0, VIRTIO_PCI_COMMON_SIZE);
-	put(img, VIRTIO_PCI_COMMON_DFSELECT, vp->dfselect, 4);
-	put(img, VIRTIO_PCI_COMMON_DF, vp->dfselect < 2 ? vp->features >> (32 * vp->dfselect) : 0, 4);
-	put(img, VIRTIO_PCI_COMMON_GFSELECT, vp->gfselect, 4);
-	put(img, VIRTIO_PCI_COMMON_GF, vp->gfselect < 2 ? vp->driver_features >> (32 * vp->gfselect) : 0, 4);
-	put(img, VIRTIO_PCI_COMMON_MSIX, vp->config_vector, 2);
-	put(img, VIRTIO_PCI_COMMON_NUMQ, vp->vdev->num_queues, 2);
-	put(img, VIRTIO_PCI_COMMON_STATUS, vp->status, 1);
-	put(img, VIRTIO_PCI_COMMON_CFGGEN, vp->config_generation, 1);
-	put(img, VIRTIO_PCI_COMMON_Q_SELECT, qs, 2);
-	if (!q)
-		return;   /* 4.1.4.3.1: queue_size 0 for a queue that does not exist */
-	put(img, VIRTIO_PCI_COMMON_Q_SIZE, q->size, 2);
-	put(img, VIRTIO_PCI_COMMON_Q_MSIX, q->msix_vector, 2);
-	put(img, VIRTIO_PCI_COMMON_Q_ENABLE, q->enabled, 2);
-	put(img, VIRTIO_PCI_COMMON_Q_NOFF, qs, 2);
-	put(img, VIRTIO_PCI_COMMON_Q_DESCLO, q->desc, 8);
-	put(img, VIRTIO_PCI_COMMON_Q_AVAILLO, q->driver, 8);
-	put(img, VIRTIO_PCI_COMMON_Q_USEDLO, q->device, 8);
+#define FIELD(name, n) \
+	case VIRTIO_PCI_COMMON_##name ... VIRTIO_PCI_COMMON_##name + n - 1: \
+		*start = VIRTIO_PCI_COMMON_##name; \
+		*len = n;
+	switch (off) {
+	FIELD(DFSELECT, 4) return vp->dfselect;
+	FIELD(DF, 4) return vp->dfselect < 2 ? (uint32_t)(vp->features >> (32 * vp->dfselect)) : 0;
+	FIELD(GFSELECT, 4) return gfselect;
+	FIELD(GF, 4) return gfselect < 2 ? (uint32_t)(vp->driver_features >> (32 * gfselect)) : 0;
+	FIELD(MSIX, 2) return vp->config_vector;
+	FIELD(NUMQ, 2) return vp->vdev->num_queues;
+	FIELD(STATUS, 1) return vp->status;
+	FIELD(CFGGEN, 1) return vp->config_generation;
+	FIELD(Q_SELECT, 2) return qs;
+	FIELD(Q_SIZE, 2) return q ? q->size : 0;
+	FIELD(Q_MSIX, 2) return q ? q->msix_vector : 0;
+	FIELD(Q_ENABLE, 2) return q ? q->enabled : 0;
+	FIELD(Q_NOFF, 2) return q ? qs : 0;
+	FIELD(Q_DESCLO, 8) return q ? q->desc : 0;
+	FIELD(Q_AVAILLO, 8) return q ? q->driver : 0;
+	FIELD(Q_USEDLO, 8) return q ? q->device : 0;
+	default:
+		*start = off;
+		*len = 1;
+		return 0;
+	}
+#undef FIELD
 }
 
 static bool touches(uint64_t off, unsigned size, unsigned field, unsigned len)
@@ -258,12 +263,33 @@ static uint16_t valid_vector(struct virtio_pci *vp, uint16_t v)
 	return v < vp->pci.msix_nvec ? v : VIRTIO_PCI_NO_VECTOR;
 }
 
+/* Enables queue qs with the addresses programmed (4.1.5.1.3). Lock held. */
+static void queue_enable_locked(struct virtio_pci *vp, unsigned qs)
+{
+	struct virtio_device *vdev = vp->vdev;
+	struct vp_queue *q = &vp->q[qs];
+	int rc = virtq_setup(&vdev->vq[qs], q->size, q->desc, q->driver, q->device,
+			     vdev->driver_features);
+
+	if (rc == 0) {
+		q->enabled = true;
+	} else {
+		fprintf(stderr, "vmm: %s: queue %u: %s\n", vdev->name ? vdev->name : "virtio",
+			qs, virtq_strerror(rc));
+		needs_reset_locked(vp);
+	}
+}
+
+/* A write is read-modify-write of each field it touches, in offset order;
+ * queue fields are those of the queue selected before the write, and the
+ * queue is enabled last. */
 static void common_write(struct virtio_pci *vp, uint64_t off, unsigned size, uint64_t value)
 {
 	struct virtio_device *vdev = vp->vdev;
-	uint8_t img[VIRTIO_PCI_COMMON_SIZE];
+	unsigned qs, end = off + size;
+	uint32_t gfselect;
 	struct vp_queue *q;
-	bool live;
+	bool frozen, enable = false;
 
 	if (off + size > VIRTIO_PCI_COMMON_SIZE)
 		return;
@@ -273,71 +299,90 @@ static void common_write(struct virtio_pci *vp, uint64_t off, unsigned size, uin
 		return;
 	}
 	pthread_mutex_lock(&vp->lock);
-	common_image(vp, img);
-	put(img, off, value, size);
-	live = vp->status & VIRTIO_STATUS_DRIVER_OK;
-	q = vp->queue_select < vdev->num_queues ? &vp->q[vp->queue_select] : NULL;
-
-	if (touches(off, size, VIRTIO_PCI_COMMON_DFSELECT, 4))
-		vp->dfselect = get(img, VIRTIO_PCI_COMMON_DFSELECT, 4);
-	if (touches(off, size, VIRTIO_PCI_COMMON_GFSELECT, 4))
-		vp->gfselect = get(img, VIRTIO_PCI_COMMON_GFSELECT, 4);
-	if (touches(off, size, VIRTIO_PCI_COMMON_GF, 4) && vp->gfselect < 2 &&
-	    !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
-		unsigned sh = 32 * vp->gfselect;
-
-		vp->driver_features = (vp->driver_features & ~(0xffffffffULL << sh)) |
-				      get(img, VIRTIO_PCI_COMMON_GF, 4) << sh;
-	}
-	if (touches(off, size, VIRTIO_PCI_COMMON_MSIX, 2))
-		vp->config_vector = valid_vector(vp, get(img, VIRTIO_PCI_COMMON_MSIX, 2));
-	if (touches(off, size, VIRTIO_PCI_COMMON_Q_SELECT, 2))
-		vp->queue_select = get(img, VIRTIO_PCI_COMMON_Q_SELECT, 2);
+	qs = vp->queue_select;
+	gfselect = vp->gfselect;
+	q = qs < vdev->num_queues ? &vp->q[qs] : NULL;
 	/* Queue fields are frozen once the queue is enabled (4.1.4.3.2), except
 	 * its vector. */
-	if (q && touches(off, size, VIRTIO_PCI_COMMON_Q_MSIX, 2))
-		q->msix_vector = valid_vector(vp, get(img, VIRTIO_PCI_COMMON_Q_MSIX, 2));
-	if (q && !q->enabled && !live) {
-		if (touches(off, size, VIRTIO_PCI_COMMON_Q_SIZE, 2)) {
-			uint16_t s = get(img, VIRTIO_PCI_COMMON_Q_SIZE, 2);
+	frozen = !q || q->enabled || (vp->status & VIRTIO_STATUS_DRIVER_OK);
+	for (unsigned pos = off; pos < end;) {
+		unsigned start, len, n, sh;
+		uint64_t v = common_field(vp, pos, qs, gfselect, &start, &len);
 
-			q->size = s <= vdev->queue_size_max ? s : vdev->queue_size_max;
-		}
-		if (touches(off, size, VIRTIO_PCI_COMMON_Q_DESCLO, 8))
-			q->desc = get(img, VIRTIO_PCI_COMMON_Q_DESCLO, 8);
-		if (touches(off, size, VIRTIO_PCI_COMMON_Q_AVAILLO, 8))
-			q->driver = get(img, VIRTIO_PCI_COMMON_Q_AVAILLO, 8);
-		if (touches(off, size, VIRTIO_PCI_COMMON_Q_USEDLO, 8))
-			q->device = get(img, VIRTIO_PCI_COMMON_Q_USEDLO, 8);
-		if (touches(off, size, VIRTIO_PCI_COMMON_Q_ENABLE, 2) &&
-		    get(img, VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 1) {
-			struct virtq *vq = &vdev->vq[vp->queue_select];
-			int rc = virtq_setup(vq, q->size, q->desc, q->driver, q->device,
-					     vdev->driver_features);
+		n = (start + len < end ? start + len : end) - pos;
+		sh = 8 * (pos - start);
+		v = (v & ~(low_bytes(~0ULL, n) << sh)) | low_bytes(value >> (8 * (pos - off)), n) << sh;
+		switch (start) {
+		case VIRTIO_PCI_COMMON_DFSELECT:
+			vp->dfselect = v;
+			break;
+		case VIRTIO_PCI_COMMON_GFSELECT:
+			vp->gfselect = v;
+			break;
+		case VIRTIO_PCI_COMMON_GF:
+			if (vp->gfselect < 2 && !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
+				unsigned fsh = 32 * vp->gfselect;
 
-			if (rc == 0) {
-				q->enabled = true;
-			} else {
-				fprintf(stderr, "vmm: %s: queue %u: %s\n", vdev->name ? vdev->name : "virtio",
-					vp->queue_select, virtq_strerror(rc));
-				needs_reset_locked(vp);
+				vp->driver_features = (vp->driver_features & ~(0xffffffffULL << fsh)) |
+						      low_bytes(v, 4) << fsh;
 			}
+			break;
+		case VIRTIO_PCI_COMMON_MSIX:
+			vp->config_vector = valid_vector(vp, v);
+			break;
+		case VIRTIO_PCI_COMMON_Q_SELECT:
+			vp->queue_select = v;
+			break;
+		case VIRTIO_PCI_COMMON_Q_MSIX:
+			if (q)
+				q->msix_vector = valid_vector(vp, v);
+			break;
+		case VIRTIO_PCI_COMMON_Q_SIZE:
+			if (!frozen)
+				q->size = v <= vdev->queue_size_max ? v : vdev->queue_size_max;
+			break;
+		case VIRTIO_PCI_COMMON_Q_DESCLO:
+			if (!frozen)
+				q->desc = v;
+			break;
+		case VIRTIO_PCI_COMMON_Q_AVAILLO:
+			if (!frozen)
+				q->driver = v;
+			break;
+		case VIRTIO_PCI_COMMON_Q_USEDLO:
+			if (!frozen)
+				q->device = v;
+			break;
+		case VIRTIO_PCI_COMMON_Q_ENABLE:
+			enable = !frozen && v == 1;
+			break;
+		default:
+			break;   /* read-only: device_feature, num_queues, ... */
 		}
+		pos += n;
 	}
+	if (enable)
+		queue_enable_locked(vp, qs);
 	pthread_mutex_unlock(&vp->lock);
 }
 
 static uint64_t common_read(struct virtio_pci *vp, uint64_t off, unsigned size)
 {
-	uint8_t img[VIRTIO_PCI_COMMON_SIZE];
-	uint64_t v;
+	unsigned end = off + size;
+	uint64_t v = 0;
 
 	if (off + size > VIRTIO_PCI_COMMON_SIZE)
 		return 0;
 	pthread_mutex_lock(&vp->lock);
-	common_image(vp, img);
+	for (unsigned pos = off; pos < end;) {
+		unsigned start, len, n;
+		uint64_t f = common_field(vp, pos, vp->queue_select, vp->gfselect, &start, &len);
+
+		n = (start + len < end ? start + len : end) - pos;
+		v |= low_bytes(f >> (8 * (pos - start)), n) << (8 * (pos - off));
+		pos += n;
+	}
 	pthread_mutex_unlock(&vp->lock);
-	v = get(img, off, size);
 	return v;
 }
 
