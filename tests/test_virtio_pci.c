@@ -297,55 +297,64 @@ static void test_common_access(void)
 	wr(C(Q_AVAILHI), 4, 0);
 	wr(C(Q_USEDLO), 8, 0x1111222233334444ULL);
 
-	/* Natural sizes. */
-	CHECK_EQ(rd(C(DFSELECT), 4), 1);
-	CHECK_EQ(rd(C(DF), 4), 1);                             /* VERSION_1 */
 	wr(C(DFSELECT), 4, 0);
 	CHECK_EQ(rd(C(DF), 4), 1u << 5 | 1u << VIRTIO_F_INDIRECT_DESC | 1u << VIRTIO_F_EVENT_IDX);
 	wr(C(DFSELECT), 4, 2);
 	CHECK_EQ(rd(C(DF), 4), 0);
 	wr(C(DFSELECT), 4, 1);
-	CHECK_EQ(rd(C(GFSELECT), 4), 1);
-	CHECK_EQ(rd(C(GF), 4), 1);
-	CHECK_EQ(rd(C(MSIX), 2), 2);
-	CHECK_EQ(rd(C(NUMQ), 2), 2);
-	CHECK_EQ(rd(C(STATUS), 1), 0x0b);
-	CHECK_EQ(rd(C(CFGGEN), 1), 2);
-	CHECK_EQ(rd(C(Q_SELECT), 2), 1);
-	CHECK_EQ(rd(C(Q_SIZE), 2), 64);
-	CHECK_EQ(rd(C(Q_MSIX), 2), 1);
-	CHECK_EQ(rd(C(Q_ENABLE), 2), 0);
-	CHECK_EQ(rd(C(Q_NOFF), 2), 1);
-	CHECK_EQ(rd(C(Q_DESCLO), 4), 0x12345678);
-	CHECK_EQ(rd(C(Q_DESCHI), 4), 4);
-	CHECK_EQ(rd(C(Q_DESCLO), 8), 0x0000000412345678ULL);
-	CHECK_EQ(rd(C(Q_AVAILLO), 4), 0xabcdef00);
-	CHECK_EQ(rd(C(Q_AVAILHI), 4), 0);
-	CHECK_EQ(rd(C(Q_AVAILLO), 8), 0xabcdef00ULL);
-	CHECK_EQ(rd(C(Q_USEDLO), 4), 0x33334444);
-	CHECK_EQ(rd(C(Q_USEDHI), 4), 0x11112222);
-	CHECK_EQ(rd(C(Q_USEDLO), 8), 0x1111222233334444ULL);
+	static const struct { uint64_t off; unsigned size; uint64_t val; } reads[] = {
+		/* Natural sizes. */
+		{ C(DFSELECT), 4, 1 },
+		{ C(DF), 4, 1 },                             /* VERSION_1 */
+		{ C(GFSELECT), 4, 1 },
+		{ C(GF), 4, 1 },
+		{ C(MSIX), 2, 2 },
+		{ C(NUMQ), 2, 2 },
+		{ C(STATUS), 1, 0x0b },
+		{ C(CFGGEN), 1, 2 },
+		{ C(Q_SELECT), 2, 1 },
+		{ C(Q_SIZE), 2, 64 },
+		{ C(Q_MSIX), 2, 1 },
+		{ C(Q_ENABLE), 2, 0 },
+		{ C(Q_NOFF), 2, 1 },
+		{ C(Q_DESCLO), 4, 0x12345678 },
+		{ C(Q_DESCHI), 4, 4 },
+		{ C(Q_DESCLO), 8, 0x0000000412345678ULL },
+		{ C(Q_AVAILLO), 4, 0xabcdef00 },
+		{ C(Q_AVAILHI), 4, 0 },
+		{ C(Q_AVAILLO), 8, 0xabcdef00ULL },
+		{ C(Q_USEDLO), 4, 0x33334444 },
+		{ C(Q_USEDHI), 4, 0x11112222 },
+		{ C(Q_USEDLO), 8, 0x1111222233334444ULL },
+		/* Odd sizes and offsets, across fields. */
+		{ 0x02, 4, 0x00010000 },
+		{ 0x0e, 4, 0x00020000 },
+		{ 0x11, 2, 0x0200 },
+		{ 0x13, 4, 0x01020b00 },
+		{ 0x14, 4, 0x0001020b },
+		{ 0x10, 8, 0x0001020b00020002ULL },
+		{ 0x15, 1, 2 },
+		{ 0x1e, 4, 0x56780001 },
+		{ 0x21, 2, 0x3456 },
+		{ 0x23, 2, 0x0412 },
+		{ 0x24, 8, 0xabcdef0000000004ULL },
+		{ 0x31, 1, 0x44 },
+		{ 0x34, 4, 0x11112222 },
+		{ 0x36, 2, 0x1111 },
+		{ 0x37, 1, 0x11 },
+		{ 0x35, 4, 0 },                      /* crosses the end */
+		{ 0x38, 1, 0 },                      /* past the end */
+		{ 0x30, 8, 0x1111222233334444ULL },
+		{ 0x31, 8, 0 },
+	};
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		uint64_t v = rd(reads[i].off, reads[i].size);
 
-	/* Odd sizes and offsets, across fields. */
-	CHECK_EQ(rd(0x02, 4), 0x00010000);
-	CHECK_EQ(rd(0x0e, 4), 0x00020000);
-	CHECK_EQ(rd(0x11, 2), 0x0200);
-	CHECK_EQ(rd(0x13, 4), 0x01020b00);
-	CHECK_EQ(rd(0x14, 4), 0x0001020b);
-	CHECK_EQ(rd(0x10, 8), 0x0001020b00020002ULL);
-	CHECK_EQ(rd(0x15, 1), 2);
-	CHECK_EQ(rd(0x1e, 4), 0x56780001);
-	CHECK_EQ(rd(0x21, 2), 0x3456);
-	CHECK_EQ(rd(0x23, 2), 0x0412);
-	CHECK_EQ(rd(0x24, 8), 0xabcdef0000000004ULL);
-	CHECK_EQ(rd(0x31, 1), 0x44);
-	CHECK_EQ(rd(0x34, 4), 0x11112222);
-	CHECK_EQ(rd(0x36, 2), 0x1111);
-	CHECK_EQ(rd(0x37, 1), 0x11);
-	CHECK_EQ(rd(0x35, 4), 0);                              /* crosses the end */
-	CHECK_EQ(rd(0x38, 1), 0);                              /* past the end */
-	CHECK_EQ(rd(0x30, 8), 0x1111222233334444ULL);
-	CHECK_EQ(rd(0x31, 8), 0);
+		CHECK_EQ(v, reads[i].val);
+		if (v != reads[i].val)
+			fprintf(stderr, "  common read at 0x%llx, %u bytes\n",
+				(unsigned long long)reads[i].off, reads[i].size);
+	}
 
 	/* A queue that does not exist: its fields read 0, queue_select does not. */
 	wr(C(Q_SELECT), 2, 5);
