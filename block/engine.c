@@ -223,10 +223,18 @@ void block_engine_plug(struct block_engine *eng)
 
 void block_engine_unplug(struct block_engine *eng)
 {
+	int signal = 0;
+
 	pthread_mutex_lock(&eng->lock);
-	if (eng->plugged && --eng->plugged == 0 && eng->ops->unplug)
-		eng->ops->unplug(eng);
+	if (eng->plugged && --eng->plugged == 0) {
+		if (eng->ops->unplug)
+			eng->ops->unplug(eng);
+		signal = eng->signal_pending;
+		eng->signal_pending = 0;
+	}
 	pthread_mutex_unlock(&eng->lock);
+	if (signal)
+		engine_signal(eng);
 }
 
 int engine_busy(struct block_engine *eng)
@@ -274,9 +282,15 @@ static int submit(struct block_engine *eng, enum engine_op op, int fd, uint64_t 
 	pthread_mutex_lock(&eng->lock);
 	eng->outstanding++;
 	if (op == ENGINE_NOP || ((op == ENGINE_READ || op == ENGINE_WRITE) && r->iovcnt == 0)) {
+		/* Plugged: one eventfd write at unplug for the whole batch (a
+		 * waiting poll takes the ready list without it). */
+		int now = !eng->plugged;
+
 		engine_finish_locked(eng, r);
+		eng->signal_pending |= !now;
 		pthread_mutex_unlock(&eng->lock);
-		engine_signal(eng);
+		if (now)
+			engine_signal(eng);
 		return 0;
 	}
 	eng->ops->submit(eng, r);

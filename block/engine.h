@@ -49,6 +49,7 @@ struct block_engine {
 	unsigned queue_depth;
 	unsigned outstanding;      /* submitted, not yet on the ready list */
 	unsigned plugged;          /* block_engine_plug() depth: defer host submission */
+	int signal_pending;        /* a completion queued while plugged: signal at unplug */
 	struct engine_req *ready_head, *ready_tail;
 	struct engine_req *free_reqs; /* finished requests kept for reuse */
 	unsigned nfree;

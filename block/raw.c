@@ -1,8 +1,11 @@
 /* The raw image driver: the file (or host block device) is the disk, byte
  * for byte. I/O goes through the engine; cache=none opens with O_DIRECT and
  * bounces buffers the device cannot DMA from; discard and write-zeroes are
- * fallocate() calls completed through block_engine_complete(). */
+ * fallocate() calls completed through block_engine_complete(), and so are
+ * writes to a file in RAM (tmpfs, ramfs), done at once (see write_now()). */
 #include "block/block.h"
+#include "block/iov.h"
+#include "qcow2/qcow2_int.h"   /* qcow2_pwritev(): the plain-file helper */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 struct raw_state {
 	int fd;
 	int direct;
 	int no_flush;
+	int in_ram;           /* regular file on tmpfs/ramfs, buffered */
 	unsigned mem_align;   /* O_DIRECT buffer alignment */
 	unsigned off_align;   /* O_DIRECT offset/length alignment */
 };
@@ -106,6 +112,12 @@ static int raw_open(struct block_dev *bs, const char *path, const struct block_o
 			goto fail;
 		s->direct = 1;
 	}
+	if (!s->direct && S_ISREG(st.st_mode)) {
+		struct statfs fs;
+
+		s->in_ram = fstatfs(s->fd, &fs) == 0 &&
+			    (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+	}
 	s->no_flush = opts->no_flush;
 	bs->priv = s;
 	bs->size = size;
@@ -143,6 +155,23 @@ static void bounce_done(void *opaque, int ret)
 	b->done(b->opaque, ret);
 	free(b->buf);
 	free(b);
+}
+
+#define WRITE_NOW_IOV 16
+
+/* A buffered write to a file in RAM is a page-cache copy that never waits
+ * for a disk, but io_uring cannot complete it inline (Linux 6.1 has no
+ * async buffered writes on tmpfs: it goes to an io-wq worker, one per inode
+ * at a time, and every write costs two thread switches); done here in the
+ * submitting thread instead (kvmtool does every write so). 0 or -errno. */
+static int write_now(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+	struct iovec v[WRITE_NOW_IOV];
+
+	if (block_iov_size(iov, iovcnt) == 0)
+		return 0;   /* as the engine: nothing to write is no EOF */
+	memcpy(v, iov, sizeof(*iov) * (size_t)iovcnt);
+	return qcow2_pwritev(fd, v, iovcnt, off);   /* short writes continued */
 }
 
 /* O_DIRECT: offset and length must be multiples of the file's direct-I/O
@@ -201,6 +230,9 @@ static int raw_rw(struct block_dev *bs, uint64_t off, const struct iovec *iov, i
 	return ret;
 
 direct_io:
+	if (!is_read && s->in_ram && iovcnt >= 0 && iovcnt <= WRITE_NOW_IOV)
+		return block_engine_complete(bs->engine, done, opaque,
+					     write_now(s->fd, off, iov, iovcnt));
 	return is_read ? block_engine_preadv(bs->engine, s->fd, off, iov, iovcnt, done, opaque)
 		       : block_engine_pwritev(bs->engine, s->fd, off, iov, iovcnt, done, opaque);
 }
