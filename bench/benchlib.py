@@ -1,13 +1,16 @@
 """Helpers shared by bench/exit_path.py and bench/virtio_blk.py: KVM check,
 running a VMM with a timeout, medians with min-max, and the CSV contract of
 bench/run-all (rows bench,metric,vmm,qemu,ratio,unit,date,machine; ratio is
-vmm's value over QEMU's, whatever the unit)."""
+vmm's value over QEMU's, whatever the unit), and where image files live
+(image_dir(), fs_of())."""
+import contextlib
 import os
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guest-tests"))
@@ -114,3 +117,54 @@ def csv_append(path, bench, rows):
             ratio = v / q if q else float("nan")
             f.write("%s,%s,%.6g,%.6g,%.4f,%s,%s,%s\n" % (bench, metric, v, q, ratio, unit,
                                                       date, where))
+
+
+def fs_of(path):
+    """File system type of the mount holding path (longest mount point)."""
+    path, best = os.path.realpath(path), ("", "?")
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                mnt, typ = line.split()[1:3]
+                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best[0]):
+                    best = (mnt, typ)
+    except OSError:
+        pass
+    return best[1]
+
+
+@contextlib.contextmanager
+def image_dir(prefix="bench-"):
+    """A new directory for the image files both VMMs use, removed afterwards.
+    BENCH_TMPDIR when set. Under scripts/with-kvm (VMM_WITH_KVM_L1=1) /tmp
+    and /var/tmp are the host root over virtio-9p, served by QEMU in the L1:
+    every guest write of either VMM would measure 9p, so there a file system
+    local to the L1 is used: a tmpfs mounted (as root) on a private directory
+    under the L1's own /dev/shm or /dev (its devtmpfs), or that directory
+    itself. Else /var/tmp (a disk file system, not RAM)."""
+    base = os.environ.get("BENCH_TMPDIR")
+    local = not base and os.environ.get("VMM_WITH_KVM_L1") == "1"
+    if not base and local:
+        base = next((d for d in ("/dev/shm", "/dev") if os.path.isdir(d) and
+                     os.access(d, os.W_OK) and fs_of(d) not in ("9p", "v9fs")), None)
+    tmp = tempfile.mkdtemp(prefix=prefix, dir=base or "/var/tmp")
+    mounted = local and os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", tmp],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    try:
+        yield tmp
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", tmp], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def direct_io_ok(path):
+    """Whether path opens with O_DIRECT (cache=none); tmpfs before Linux
+    6.6 refuses it with EINVAL."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_DIRECT))
+        return True
+    except OSError:
+        return False

@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -108,7 +107,7 @@ def main():
     if missing:
         print("SKIP: missing %s" % ", ".join(missing))
         return 77
-    with tempfile.TemporaryDirectory() as tmp:
+    with benchlib.image_dir("iso-boot-") as tmp:   # not 9p under with-kvm
         iso = make_iso(tmp)
         sercon = os.path.join(tmp, "sercon")
         with open(sercon, "wb") as f:
