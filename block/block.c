@@ -147,6 +147,26 @@ const char *block_strerror(int err)
 }
 
 /* Total bytes of iov, or -EINVAL for bad counts and overflowing lengths. */
+int block_fd_pwritev(int fd, struct iovec *v, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(fd, v, n < IOV_MAX ? n : IOV_MAX, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		off += (uint64_t)w;
+		while (n > 0 && (size_t)w >= v->iov_len)
+			w -= (ssize_t)v->iov_len, v++, n--;
+		if (n > 0)
+			v->iov_base = (char *)v->iov_base + w, v->iov_len -= (size_t)w;
+	}
+	return 0;
+}
+
 static int64_t iov_total(const struct iovec *iov, int iovcnt)
 {
 	uint64_t total = 0;

@@ -110,6 +110,11 @@ const struct block_driver *block_find_driver(const char *format);
 /* Text for a negative code from block_open or a driver (falls back to strerror). */
 const char *block_strerror(int err);
 
+/* Writes all of v (n entries) at off to a plain file descriptor, going on
+ * after short writes and EINTR; v is consumed (entries advanced). 0, or
+ * -errno (-EIO when the file takes no more bytes). */
+int block_fd_pwritev(int fd, struct iovec *v, int n, uint64_t off);
+
 /* Block-layer codes (below -4095, never an errno). */
 enum {
 	BLOCK_E_NO_DIRECT = -4200,      /* cache=none: the file system refuses O_DIRECT */

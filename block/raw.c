@@ -5,7 +5,6 @@
  * writes to a file in RAM (tmpfs, ramfs), done at once (see write_now()). */
 #include "block/block.h"
 #include "block/iov.h"
-#include "qcow2/qcow2_int.h"   /* qcow2_pwritev(): the plain-file helper */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +170,7 @@ static int write_now(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
 	if (block_iov_size(iov, iovcnt) == 0)
 		return 0;   /* as the engine: nothing to write is no EOF */
 	memcpy(v, iov, sizeof(*iov) * (size_t)iovcnt);
-	return qcow2_pwritev(fd, v, iovcnt, off);   /* short writes continued */
+	return block_fd_pwritev(fd, v, iovcnt, off);   /* short writes continued */
 }
 
 /* O_DIRECT: offset and length must be multiples of the file's direct-I/O

@@ -86,31 +86,11 @@ int qcow2_pread(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int qcow2_pwritev(int fd, struct iovec *v, int n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwritev(fd, v, n < IOV_MAX ? n : IOV_MAX, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		off += (uint64_t)w;
-		while (n > 0 && (size_t)w >= v->iov_len)
-			w -= (ssize_t)v->iov_len, v++, n--;
-		if (n > 0)
-			v->iov_base = (char *)v->iov_base + w, v->iov_len -= (size_t)w;
-	}
-	return 0;
-}
-
 int qcow2_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
 
-	return qcow2_pwritev(fd, &v, 1, off);
+	return block_fd_pwritev(fd, &v, 1, off);
 }
 
 int qcow2_sync(struct qcow2_state *s)

@@ -57,7 +57,7 @@ static int data_writev(struct qcow2_state *s, uint64_t host, const struct iovec 
 		sl[0].iov_base = b, sl[0].iov_len = len, n = 1;
 		fd = s->direct_fd;
 	}
-	ret = qcow2_pwritev(fd, sl, n, host);
+	ret = block_fd_pwritev(fd, sl, n, host);
 out:
 	free(b);
 	if (sl != stack)

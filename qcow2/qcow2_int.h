@@ -196,7 +196,6 @@ void qcow2_put_be16(void *p, uint16_t v);
 int qcow2_pread(int fd, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 /* The whole iovec (consumed: v is modified) at off, short writes continued. */
-int qcow2_pwritev(int fd, struct iovec *v, int n, uint64_t off);
 int qcow2_sync(struct qcow2_state *s);
 int qcow2_write_header(struct qcow2_state *s);
 /* Whether [off, off+len) of the image hits the header, L1, refcount table or snapshot table. */
