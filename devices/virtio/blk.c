@@ -4,6 +4,7 @@
  * completion. Malformed chains put the device in NEEDS_RESET (2.1.2). */
 #include "devices/virtio/blk.h"
 #include "devices/virtio/reqdev.h"
+#include "block/iov.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -161,7 +162,7 @@ static int submit_rw(struct virtio_blk *blk, unsigned qidx, const struct virtq_e
 	r = req_new(blk, qidx, e, status, is_read ? (uint32_t)(len + 1) : 1, n);
 	if (!r)
 		return -ENOMEM;
-	r->iovcnt = virtio_reqdev_iov_slice(src, n, is_read ? 0 : sizeof(*hdr), len, r->iov, (int)n);
+	r->iovcnt = block_iov_slice(src, (int)n, is_read ? 0 : sizeof(*hdr), len, r->iov, (int)n);
 	if (is_read)
 		ret = block_preadv(blk->bs, hdr->sector * BLK_SECTOR, r->iov, r->iovcnt, req_done, r);
 	else

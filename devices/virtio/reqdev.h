@@ -77,12 +77,4 @@ void virtio_reqdev_submit_failed(struct virtio_reqdev *rd);
 bool virtio_reqdev_complete_begin(struct virtio_reqdev *rd, uint32_t gen, unsigned qidx);
 void virtio_reqdev_complete_end(struct virtio_reqdev *rd, unsigned qidx, bool answered);
 
-/* Old name of block_iov_slice (block/iov.h), still called by blk.c: the
- * iovecs of src covering bytes [skip, skip + len), or -ENOBUFS past max. */
-static inline int virtio_reqdev_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
-					  struct iovec *dst, int max)
-{
-	return block_iov_slice(src, (int)n, skip, len, dst, max);
-}
-
 #endif
