@@ -62,5 +62,6 @@ int main(void)
 	CHECK_EQ(b, 0xe9);
 	debugcon_destroy(d);
 	debugcon_destroy(NULL);
+	bus_destroy(&pio);
 	return check_done();
 }
