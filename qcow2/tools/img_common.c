@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 const char *img_prog = "vmm-img";
@@ -428,6 +429,18 @@ void *img_alloc_buf(size_t len)
 {
 	void *p = NULL;
 
+	if (len >= IMG_HUGE_PAGE / 2) {
+		/* Whole transparent huge pages: a 1 MiB O_DIRECT transfer is then
+		 * one physically contiguous segment instead of 256 pages, which a
+		 * host disk with max_segments below 256 (virtio-blk: 254) would
+		 * otherwise split into two requests. */
+		size_t size = (len + IMG_HUGE_PAGE - 1) & ~(IMG_HUGE_PAGE - 1);
+
+		if (posix_memalign(&p, IMG_HUGE_PAGE, size))
+			return NULL;
+		madvise(p, size, MADV_HUGEPAGE);
+		return p;
+	}
 	if (posix_memalign(&p, 4096, len ? len : 1))
 		return NULL;
 	return p;

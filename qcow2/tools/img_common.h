@@ -91,7 +91,9 @@ struct img_progress {
 void img_progress_update(struct img_progress *p, double percent);
 void img_progress_end(struct img_progress *p);
 
-/* A page-aligned buffer (O_DIRECT-safe) of len bytes; free() it. */
+/* A page-aligned buffer (O_DIRECT-safe) of len bytes; free() it. From 1 MiB
+ * up: 2 MiB-aligned, rounded up to whole 2 MiB and advised MADV_HUGEPAGE. */
+#define IMG_HUGE_PAGE ((size_t)2 << 20)
 void *img_alloc_buf(size_t len);
 
 #endif
