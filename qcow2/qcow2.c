@@ -826,6 +826,9 @@ static void qcow2_close(struct block_dev *bs)
 		qcow2_wio_detach(s);   /* drained by now: every deferred free applies */
 		if (qcow2_flush_all(s) == 0)
 			mark_clean(s);
+		/* The part of the tail allocated ahead that no cluster took. */
+		if (s->zero_end > s->file_end && ftruncate(s->fd, (off_t)s->file_end) < 0)
+			fprintf(stderr, "qcow2: could not trim the preallocated tail: %s\n", strerror(errno));
 		pthread_mutex_unlock(&s->lock);
 	}
 	if (bs->backing) {

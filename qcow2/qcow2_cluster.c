@@ -31,6 +31,21 @@ static void *data_buf(struct qcow2_state *s, size_t len, int zero)
 	return p;
 }
 
+#define SLICE_STACK 8
+
+/* Bytes [ioff, ioff+len) of iov as an iovec of *n entries: in stack (of
+ * SLICE_STACK entries) when they fit, else allocated (free it when it is not
+ * stack). NULL when out of memory. */
+static struct iovec *slice_range(const struct iovec *iov, int cnt, size_t ioff, uint64_t len,
+				 struct iovec *stack, int *n)
+{
+	struct iovec *sl = cnt <= SLICE_STACK ? stack : malloc(sizeof(*sl) * (size_t)cnt);
+
+	if (sl)
+		*n = block_iov_slice(iov, cnt, ioff, len, sl, cnt);
+	return sl;
+}
+
 /* Writes bytes [ioff, ioff+len) of iov at host in the data file. cache=none:
  * through the O_DIRECT descriptor, from the caller's buffers when they are
  * aligned, else through an aligned bounce; buffered only when host or len
@@ -38,13 +53,13 @@ static void *data_buf(struct qcow2_state *s, size_t len, int zero)
 static int data_writev(struct qcow2_state *s, uint64_t host, const struct iovec *iov, int cnt, size_t ioff,
 		       size_t len)
 {
-	struct iovec stack[8], *sl = cnt <= 8 ? stack : malloc(sizeof(*sl) * (size_t)cnt);
+	struct iovec stack[SLICE_STACK];
 	void *b = NULL;
-	int n, fd, ret;
+	int n = 0, fd, ret;
+	struct iovec *sl = slice_range(iov, cnt, ioff, len, stack, &n);
 
 	if (!sl)
 		return -ENOMEM;
-	n = block_iov_slice(iov, cnt, ioff, len, sl, cnt);
 	fd = qcow2_data_fd_for(s, host, sl, n);
 	if (fd != s->direct_fd && s->direct_fd >= 0 && host % s->dio_off_align == 0 && len % s->dio_off_align == 0) {
 		/* Only the memory is unaligned. */
@@ -177,6 +192,23 @@ static int wio_submit(struct block_dev *bs, uint64_t host, const struct iovec *s
 		wio_unlink(s, w);
 		free(w);
 	}
+	return ret;
+}
+
+/* Submits guest bytes [ioff, ioff+len) of iov as one in-flight write to host
+ * (the engine copies the iovec, so the slice can live on the stack). */
+static int wio_submit_range(struct block_dev *bs, uint64_t host, const struct iovec *iov, int cnt,
+			    size_t ioff, uint64_t len, struct qreq *q)
+{
+	struct iovec stack[SLICE_STACK];
+	int n = 0, ret;
+	struct iovec *sl = slice_range(iov, cnt, ioff, len, stack, &n);
+
+	if (!sl)
+		return -ENOMEM;
+	ret = wio_submit(bs, host, sl, n, len, q);
+	if (sl != stack)
+		free(sl);
 	return ret;
 }
 
@@ -659,45 +691,118 @@ static int map_run(struct qcow2_state *s, uint64_t vc, uint64_t k, uint64_t host
 	return ret;
 }
 
+/* The file grows ahead of allocations by this much at a time (fresh_zeroed). */
+#define TAIL_CHUNK (1u << 20)
+
+/* Whether the n bytes at host, just allocated when the image's clusters ended
+ * at fresh_from, read as zeroes without zeroing them: clusters past every
+ * cluster the image ever had were never written. The file is extended over
+ * them with fallocate TAIL_CHUNK at a time, one call for many allocations
+ * where QEMU's handle_alloc_space zeroes each; the new clusters stay whole
+ * extents on the host disk as with QEMU, and an L2 entry never points past
+ * the file's end. qcow2_close() trims what was not used. */
+static int fresh_zeroed(struct qcow2_state *s, uint64_t fresh_from, uint64_t host, uint64_t n)
+{
+	uint64_t chunk = n > TAIL_CHUNK ? n : TAIL_CHUNK;
+
+	if (s->data_fd != s->fd || host < fresh_from)
+		return 0;
+	if (host + n <= s->zero_end)
+		return 1;
+	if (fallocate(s->fd, 0, (off_t)host, (off_t)chunk) < 0)
+		return 0;
+	s->zero_end = host + chunk;
+	return 1;
+}
+
+/* Whether bytes [ioff, ioff+len) of iov written at host go to the O_DIRECT fd. */
+static int range_direct(struct qcow2_state *s, uint64_t host, const struct iovec *iov, int cnt, size_t ioff,
+			uint64_t len)
+{
+	struct iovec stack[SLICE_STACK], *sl;
+	int n = 0, direct;
+
+	if (s->direct_fd < 0 || !(sl = slice_range(iov, cnt, ioff, len, stack, &n)))
+		return 0;
+	direct = qcow2_data_fd_for(s, host, sl, n) == s->direct_fd;
+	if (sl != stack)
+		free(sl);
+	return direct;
+}
+
+/* Writes request bytes [wo, wo+wn) into the k new host clusters at host for
+ * guest clusters from vc, whose other bytes read as zeroes on the host
+ * already (zeroed), and maps them. With q (an asynchronous request) and
+ * cache=none, the write does not wait: the clusters are mapped now and the
+ * bytes written in flight (*submitted set), so allocating writes proceed at
+ * the queue depth. A read racing it sees zeroes, and an L2 table written
+ * meanwhile (after the sync that covers the zeroing, see qcow2_cache.c)
+ * points at zeroes: what an unfinished write may leave. Buffered writes stay
+ * synchronous: a page-cache copy costs less than an io_uring round trip. */
+static int write_new_clusters(struct block_dev *bs, uint64_t vc, uint64_t k, uint64_t host, int zeroed,
+			      uint64_t wo, uint64_t wn, const struct iovec *iov, int cnt, size_t ioff,
+			      struct qreq *q, int *submitted)
+{
+	struct qcow2_state *s = bs->priv;
+	uint64_t cs = s->cluster_size, rel = wo - vc * cs;
+	/* cache=none: rounded out to the O_DIRECT alignment (the bytes around
+	 * are the new clusters' zeroes). */
+	uint64_t a = s->direct_fd >= 0 ? s->dio_off_align : 1;
+	uint64_t r0 = rel / a * a, r1 = (rel + wn + a - 1) / a * a;
+	uint8_t *buf;
+	int ret;
+
+	if (r1 > k * cs)
+		r1 = k * cs;
+	if (r0 == rel && r1 == rel + wn && zeroed && q && range_direct(s, host + rel, iov, cnt, ioff, wn)) {
+		ret = map_run(s, vc, k, host);
+		if (ret == 0)
+			ret = wio_submit_range(bs, host + rel, iov, cnt, ioff, wn, q);
+		if (ret == 0)
+			*submitted = 1;
+		return ret;
+	}
+	if (r0 == rel && r1 == rel + wn) {
+		ret = data_writev(s, host + rel, iov, cnt, ioff, wn);
+	} else {
+		buf = data_buf(s, r1 - r0, 1);
+		if (!buf)
+			return -ENOMEM;   /* the clusters leak until check */
+		block_iov_to_buf(iov, cnt, ioff, buf + (rel - r0), wn);
+		ret = data_write(s, host + r0, buf, r1 - r0);
+		free(buf);
+	}
+	return ret < 0 ? ret : map_run(s, vc, k, host);
+}
+
 /* k clusters from vc get new host clusters holding their current contents
  * overlaid with the request bytes [wo, wo+wn) (guest offsets). */
 static int write_alloc_run(struct block_dev *bs, uint64_t vc, uint64_t k, uint64_t wo, uint64_t wn,
-			   const struct iovec *iov, int cnt, size_t ioff)
+			   const struct iovec *iov, int cnt, size_t ioff, struct qreq *q, int *submitted)
 {
 	struct qcow2_state *s = bs->priv;
-	uint64_t cs = s->cluster_size, start = vc * cs, end = (vc + k) * cs;
+	uint64_t cs = s->cluster_size, start = vc * cs, end = (vc + k) * cs, fresh_from = s->file_end;
+	int whole = wo == start && wo + wn == end;
 	uint8_t *buf;
 	int64_t host;
 	int ret = 0;
 
-	/* Copy-on-write of zeroes (QEMU's handle_alloc_space): zero the new
-	 * clusters with fallocate and write only the request's bytes. */
-	if ((wo > start || wo + wn < end) && (wo == start || reads_zero(bs, start, wo - start)) &&
-	    (wo + wn == end || reads_zero(bs, wo + wn, end - wo - wn))) {
+	/* Whole clusters, or copy-on-write of zeroes (QEMU's
+	 * handle_alloc_space): zero the new clusters without writing zeroes and
+	 * write only the request's bytes. */
+	if (whole || ((wo == start || reads_zero(bs, start, wo - start)) &&
+		      (wo + wn == end || reads_zero(bs, wo + wn, end - wo - wn)))) {
+		int zeroed;
+
 		host = s->data_fd != s->fd ? (int64_t)start : qcow2_alloc_clusters(s, k);
 		if (host < 0)
 			return (int)host;
-		if (fallocate(s->data_fd, FALLOC_FL_ZERO_RANGE, (off_t)host, (off_t)(k * cs)) == 0) {
-			/* cache=none: rounded out to the O_DIRECT alignment (the
-			 * bytes around are the new clusters' zeroes). */
-			uint64_t a = s->direct_fd >= 0 ? s->dio_off_align : 1, rel = wo - start;
-			uint64_t r0 = rel / a * a, r1 = (rel + wn + a - 1) / a * a;
-
-			if (r1 > k * cs)
-				r1 = k * cs;
-			if (r0 == rel && r1 == rel + wn) {
-				ret = data_writev(s, (uint64_t)host + rel, iov, cnt, ioff, wn);
-			} else {
-				buf = data_buf(s, r1 - r0, 1);
-				if (!buf)
-					return -ENOMEM;   /* the clusters leak until check */
-				block_iov_to_buf(iov, cnt, ioff, buf + (rel - r0), wn);
-				ret = data_write(s, (uint64_t)host + r0, buf, r1 - r0);
-				free(buf);
-			}
-			return ret < 0 ? ret : map_run(s, vc, k, (uint64_t)host);
-		}
-		/* No fallocate here: write the zeroes ourselves below. */
+		zeroed = fresh_zeroed(s, fresh_from, (uint64_t)host, k * cs) ||
+			 (!whole && fallocate(s->data_fd, FALLOC_FL_ZERO_RANGE, (off_t)host, (off_t)(k * cs)) == 0);
+		if (zeroed || whole)
+			return write_new_clusters(bs, vc, k, (uint64_t)host, zeroed, wo, wn, iov, cnt, ioff, q,
+						  submitted);
+		/* No fallocate here: write the zeroes ourselves. */
 		buf = data_buf(s, k * cs, 1);
 		if (!buf)
 			return -ENOMEM;
@@ -735,7 +840,6 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 {
 	struct qcow2_state *s = bs->priv;
 	uint64_t cs = s->cluster_size, pos = 0;
-	struct iovec *slice = NULL;
 	int ret = 0;
 
 	while (pos < len && ret == 0) {
@@ -771,14 +875,7 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 			if (!q || sync) {
 				ret = data_writev(s, host, iov, cnt, pos, n);
 			} else {
-				int sn;
-
-				if (!slice && !(slice = malloc(sizeof(*slice) * (size_t)(cnt ? cnt : 1)))) {
-					ret = -ENOMEM;
-					break;
-				}
-				sn = block_iov_slice(iov, cnt, pos, n, slice, cnt);
-				ret = wio_submit(bs, host, slice, sn, n, q);
+				ret = wio_submit_range(bs, host, iov, cnt, pos, n, q);
 				if (ret == 0)
 					*submitted = 1;
 			}
@@ -804,11 +901,10 @@ static int do_write(struct block_dev *bs, uint64_t off, const struct iovec *iov,
 				k++;
 				wn += nn;
 			}
-			ret = write_alloc_run(bs, vc, k, voff, wn, iov, cnt, pos);
+			ret = write_alloc_run(bs, vc, k, voff, wn, iov, cnt, pos, q, submitted);
 			pos += wn;
 		}
 	}
-	free(slice);
 	return ret;
 }
 

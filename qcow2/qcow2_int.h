@@ -144,6 +144,7 @@ struct qcow2_state {
 	uint64_t reftable_used;   /* entries at or past this index are 0 (bounds overlap scans) */
 	unsigned refblock_entries;
 	uint64_t file_end;        /* bytes; grows with allocations */
+	uint64_t zero_end;        /* [file_end, zero_end): file extended ahead, never written */
 	uint64_t free_hint;       /* cluster index to search from */
 	uint64_t *deferred;       /* host clusters whose refcount drops at next metadata flush */
 	size_t ndeferred, deferred_cap;

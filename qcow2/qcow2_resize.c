@@ -115,6 +115,7 @@ static int shrink_file(struct qcow2_state *s)
 	if (ftruncate(s->fd, (off_t)(c * cs)) < 0)
 		return -errno;
 	s->file_end = c * cs;
+	s->zero_end = 0;
 	if (s->free_hint > c)
 		s->free_hint = c;
 	s->comp_next = 0;

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -278,6 +279,118 @@ out:
 	free(ref), free(buf), free(rd);
 }
 
+/* Allocating writes into a fresh image (cache=none when direct_io, else
+ * writeback): 32 partial-cluster writes all submitted before any completes
+ * (in flight together under cache=none), then a flush. The file grows ahead
+ * of the clusters by one fallocate per MiB: while the image is open the file
+ * reaches past the last cluster, and a copy taken then (a crash after the
+ * flush) passes qemu-img check and holds the data. block_close() trims the
+ * tail: the file then ends where qemu-img check says the image ends. */
+static void fresh_tail(const char *name, int direct_io)
+{
+	const unsigned cs = 65536, n = 32;
+	char img[512], cp[512], rp[512];
+	struct block_open_opts o = { .format = "qcow2", .cache_direct = direct_io };
+	struct block_dev *bs = NULL;
+	struct qt_wait w[32];
+	uint8_t *buf = NULL, *ref = calloc(1, 4 << 20);
+	uint64_t last = 0;
+	struct stat st;
+	int r;
+
+	snprintf(img, sizeof(img), "%s/%s", dir, name);
+	snprintf(cp, sizeof(cp), "%s/%s.crash", dir, name);
+	snprintf(rp, sizeof(rp), "%s/%s.ref", dir, name);
+	CHECK_EQ(qt_sh("qemu-img create -q -f qcow2 '%s' 4M", img), 0);
+	if (posix_memalign((void **)&buf, 4096, (size_t)n * 4096) || !ref)
+		goto out;
+	r = block_open(&bs, img, &o, eng, NULL);
+	CHECK_EQ(r, 0);
+	if (r < 0)
+		goto out;
+	for (unsigned i = 0; i < n; i++) {
+		struct iovec v = { .iov_base = buf + i * 4096, .iov_len = 4096 };
+		uint64_t off = (uint64_t)i * 2 * cs + 8192;   /* every other cluster */
+
+		memset(buf + i * 4096, 0xa0 + (int)i, 4096);
+		memcpy(ref + off, buf + i * 4096, 4096);
+		w[i].done = 0, w[i].ret = 0;
+		CHECK_EQ(block_pwritev(bs, off, &v, 1, qt_cb, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		while (!w[i].done)
+			block_engine_poll(eng, 1);
+		CHECK_EQ(w[i].ret, 0);
+	}
+	CHECK_EQ(block_flush_sync(bs), 0);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t pnum = 0, h = 0;
+		int fl = 0;
+
+		CHECK_EQ(block_get_status(bs, (uint64_t)i * 2 * cs + 8192, 1, &pnum, &h, &fl), 0);
+		if (h - 8192 + cs > last)
+			last = h - 8192 + cs;
+	}
+	CHECK(stat(img, &st) == 0 && (uint64_t)st.st_size > last);
+	CHECK_EQ(qt_sh("cp --sparse=always '%s' '%s'", img, cp), 0);
+	CHECK_EQ(qt_write_file(rp, ref, 4 << 20), 0);
+	CHECK_EQ(qt_sh("qemu-img check -q '%s'", cp), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", cp, rp), 0);
+	block_close(bs);
+	CHECK(stat(img, &st) == 0);
+	CHECK_EQ(qt_sh("qemu-img check --output=json '%s' | grep -q '\"image-end-offset\": %lld,'", img,
+		       (long long)st.st_size), 0);
+	CHECK_EQ(qt_sh("qemu-img compare -q -f qcow2 -F raw '%s' '%s'", img, rp), 0);
+out:
+	free(buf);
+	free(ref);
+}
+
+/* A freed cluster handed to the next allocation is not fresh: the new
+ * owner's bytes around a partial write read as zeroes, not the old data. */
+static void reuse_zeroed(const char *name, int direct_io)
+{
+	const unsigned cs = 65536;
+	char img[512];
+	struct block_open_opts o = { .format = "qcow2", .cache_direct = direct_io };
+	struct block_dev *bs = NULL;
+	uint8_t *a = NULL, *rd = NULL, zero[4096] = { 0 };
+	uint64_t pnum = 0, h0 = 0, h7 = 0;
+	int fl = 0, r;
+
+	snprintf(img, sizeof(img), "%s/%s", dir, name);
+	CHECK_EQ(qt_sh("qemu-img create -q -f qcow2 '%s' 1M", img), 0);
+	if (posix_memalign((void **)&a, 4096, cs) || posix_memalign((void **)&rd, 4096, cs))
+		goto out;
+	r = block_open(&bs, img, &o, eng, NULL);
+	CHECK_EQ(r, 0);
+	if (r < 0)
+		goto out;
+	memset(a, 0x11, cs);
+	CHECK_EQ(block_pwrite_sync(bs, 0, a, cs), 0);
+	CHECK_EQ(block_get_status(bs, 0, 1, &pnum, &h0, &fl), 0);
+	CHECK_EQ(block_flush_sync(bs), 0);
+	CHECK_EQ(block_discard_sync(bs, 0, cs), 0);
+	CHECK_EQ(block_flush_sync(bs), 0);   /* applies the deferred free */
+	memset(a, 0x77, 4096);
+	CHECK_EQ(block_pwrite_sync(bs, 7ull * cs + 4096, a, 4096), 0);
+	CHECK_EQ(block_get_status(bs, 7ull * cs + 4096, 1, &pnum, &h7, &fl), 0);
+	CHECK_EQ(h7 - 4096, h0);   /* the scenario: the freed cluster came back */
+	CHECK_EQ(block_pread_sync(bs, 7ull * cs, rd, cs), 0);
+	CHECK_MEM(rd, zero, 4096);
+	CHECK_MEM(rd + 4096, a, 4096);
+	for (unsigned i = 2; i < cs / 4096; i++)
+		CHECK_MEM(rd + i * 4096, zero, 4096);
+	block_close(bs);
+	bs = NULL;
+	CHECK_EQ(qt_sh("qemu-img check -q '%s'", img), 0);
+out:
+	if (bs)
+		block_close(bs);
+	free(a);
+	free(rd);
+}
+
 int main(void)
 {
 	struct qcow2_create_opts co;
@@ -317,6 +430,8 @@ int main(void)
 			run("direct4k.qcow2", "qemu-img create -q -f qcow2 -o cluster_size=4096 direct4k.qcow2 8M", NULL,
 			    8 << 20, 4096, 150, NULL);
 			direct = 0;
+			fresh_tail("dtail.qcow2", 1);
+			reuse_zeroed("dreuse.qcow2", 1);
 			direct_alloc("dalloc.qcow2", "qemu-img create -q -f qcow2 dalloc.qcow2 1M", NULL, 65536);
 			direct_alloc("dcow.qcow2", "qemu-img create -q -f qcow2 -b base.raw -F raw dcow.qcow2 1M", "base.raw",
 				     65536);
@@ -327,6 +442,9 @@ int main(void)
 			printf("O_DIRECT not supported in %s: cache=none workload skipped\n", dir);
 		}
 	}
+
+	fresh_tail("tail.qcow2", 0);
+	reuse_zeroed("reuse.qcow2", 0);
 
 	/* Our own images. 512-byte clusters with 64-bit refcounts: the
 	 * refcount table must grow several times. */
