@@ -43,9 +43,9 @@ expect "-m bigger than the host" "-m" "$VMM" -serial null -m 1000T -kernel "$tmp
 expect "no /dev/kvm" "/nonexistent not found: is the kvm module loaded?" $NOKVM "$VMM" -serial null -kernel "$tmp/mb.bin"
 # File errors come before /dev/kvm is opened, so they show on any host.
 expect "kernel error before /dev/kvm" "$tmp/notakernel" $NOKVM "$VMM" -serial null -kernel "$tmp/notakernel"
-expect "bad serial file" "$tmp/nodir/x" "$VMM" -serial "file:$tmp/nodir/x" -kernel "$tmp/notakernel"
+expect "bad serial file" "vmm: -serial: $tmp/nodir/x: No such file or directory" "$VMM" -serial "file:$tmp/nodir/x" -kernel "$tmp/notakernel"
 expect "bad -debugcon backend" "-debugcon: unsupported backend 'tcp:x'" "$VMM" -debugcon tcp:x
-expect "bad -debugcon file" "-debugcon: " $NOKVM "$VMM" -serial null -debugcon "file:$tmp/nodir/d" -kernel "$tmp/mb.bin"
+expect "bad -debugcon file" "vmm: -debugcon: $tmp/nodir/d: No such file or directory" $NOKVM "$VMM" -serial null -debugcon "file:$tmp/nodir/d" -kernel "$tmp/mb.bin"
 
 # Block devices.
 printf 'QFI\373garbage that is no qcow2 header' >"$tmp/bad.qcow2"

@@ -61,7 +61,7 @@ static void test_unix(const char *dir)
 	CHECK_EQ(event_loop_create(&loop), 0);
 	struct chardev *c = NULL;
 	quits = 0;
-	CHECK_EQ(chardev_open(&c, SERIAL_UNIX, path, loop, on_quit, NULL, msg, sizeof(msg)), 0);
+	CHECK_EQ(chardev_open(&c, "-serial", SERIAL_UNIX, path, loop, on_quit, NULL, msg, sizeof(msg)), 0);
 	if (!c)
 		return;
 	chardev_write(c, (const uint8_t *)"lost", 4);   /* no client: dropped */
@@ -117,7 +117,7 @@ static void test_file(const char *dir)
 	struct event_loop *loop;
 	CHECK_EQ(event_loop_create(&loop), 0);
 	struct chardev *c = NULL;
-	CHECK_EQ(chardev_open(&c, SERIAL_FILE, path, loop, on_quit, NULL, msg, sizeof(msg)), 0);
+	CHECK_EQ(chardev_open(&c, "-serial", SERIAL_FILE, path, loop, on_quit, NULL, msg, sizeof(msg)), 0);
 	chardev_write(c, (const uint8_t *)"line\n", 5);
 	chardev_close(c);
 	char got[16] = { 0 };
@@ -128,9 +128,17 @@ static void test_file(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/missing/out.txt", dir);
 	c = NULL;
-	CHECK_EQ(chardev_open(&c, SERIAL_FILE, path, loop, on_quit, NULL, msg, sizeof(msg)), -ENOENT);
+	CHECK_EQ(chardev_open(&c, "-serial", SERIAL_FILE, path, loop, on_quit, NULL, msg, sizeof(msg)), -ENOENT);
 	CHECK(c == NULL);
-	CHECK(strstr(msg, "missing/out.txt: No such file or directory") != NULL);
+	char want[320];
+	snprintf(want, sizeof(want), "-serial: %s: No such file or directory", path);
+	CHECK_STR(msg, want);
+	/* the message names the option the caller gives, not always -serial */
+	CHECK_EQ(chardev_open(&c, "-debugcon", SERIAL_FILE, path, loop, NULL, NULL, msg, sizeof(msg)),
+		 -ENOENT);
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want), "-debugcon: %s: No such file or directory", path);
+	CHECK_STR(msg, want);
 	event_loop_destroy(loop);
 }
 
@@ -147,7 +155,7 @@ static void test_stdio_mux(void)
 	CHECK_EQ(event_loop_create(&loop), 0);
 	struct chardev *c = NULL;
 	char msg[256];
-	CHECK_EQ(chardev_open(&c, SERIAL_STDIO, NULL, loop, on_quit, NULL, msg, sizeof(msg)), 0);
+	CHECK_EQ(chardev_open(&c, "-serial", SERIAL_STDIO, NULL, loop, on_quit, NULL, msg, sizeof(msg)), 0);
 	struct sink s = { .per_call = 100 };
 	chardev_set_receiver(c, sink_rx, &s);
 	quits = 0;

@@ -43,7 +43,7 @@ int main(void)
 	dup2(p[1], 2);
 	struct chardev *c = NULL;
 	char msg[256];
-	int ret = chardev_open(&c, SERIAL_PTY, NULL, loop, NULL, NULL, msg, sizeof(msg));
+	int ret = chardev_open(&c, "-serial", SERIAL_PTY, NULL, loop, NULL, NULL, msg, sizeof(msg));
 	fflush(stderr);
 	dup2(saved, 2);
 	close(p[1]);

@@ -300,26 +300,27 @@ static void on_accept(void *opaque, uint32_t events)
 	c->in_watched = !c->npending;
 }
 
-static int open_unix(struct chardev *c, const char *path, char *msg, size_t msglen)
+static int open_unix(struct chardev *c, const char *opt, const char *path, char *msg,
+		     size_t msglen)
 {
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(msg, msglen, "-serial: %s: socket path too long", path);
+		snprintf(msg, msglen, "%s: %s: socket path too long", opt, path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int err = errno;
-		snprintf(msg, msglen, "-serial: socket: %s", strerror(err));
+		snprintf(msg, msglen, "%s: socket: %s", opt, strerror(err));
 		return -err;
 	}
 	unlink(path);   /* a stale socket from an earlier run, as QEMU does */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
 		int err = errno;
-		snprintf(msg, msglen, "-serial: %s: %s", path, strerror(err));
+		snprintf(msg, msglen, "%s: %s: %s", opt, path, strerror(err));
 		close(fd);
 		return -err;
 	}
@@ -327,7 +328,7 @@ static int open_unix(struct chardev *c, const char *path, char *msg, size_t msgl
 	snprintf(c->sock_path, sizeof(c->sock_path), "%s", path);
 	int ret = event_loop_add(c->loop, fd, EPOLLIN, on_accept, c);
 	if (ret < 0) {
-		snprintf(msg, msglen, "-serial: %s: %s", path, strerror(-ret));
+		snprintf(msg, msglen, "%s: %s: %s", opt, path, strerror(-ret));
 		return ret;
 	}
 	return 0;
@@ -337,13 +338,13 @@ static int open_unix(struct chardev *c, const char *path, char *msg, size_t msgl
  * printed as "char device redirected to /dev/pts/N (label serial0)". vmm
  * keeps the slave open itself, so clients may come and go (the master would
  * otherwise report EOF/HUP once the first one left). */
-static int open_pty(struct chardev *c, char *msg, size_t msglen)
+static int open_pty(struct chardev *c, const char *opt, char *msg, size_t msglen)
 {
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	char name[64];
 	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) {
 		int err = errno;
-		snprintf(msg, msglen, "-serial pty: %s", strerror(err));
+		snprintf(msg, msglen, "%s pty: %s", opt, strerror(err));
 		if (m >= 0)
 			close(m);
 		return -err;
@@ -351,7 +352,7 @@ static int open_pty(struct chardev *c, char *msg, size_t msglen)
 	int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0) {
 		int err = errno;
-		snprintf(msg, msglen, "-serial pty: %s: %s", name, strerror(err));
+		snprintf(msg, msglen, "%s pty: %s: %s", opt, name, strerror(err));
 		close(m);
 		return -err;
 	}
@@ -368,13 +369,13 @@ static int open_pty(struct chardev *c, char *msg, size_t msglen)
 	return 0;
 }
 
-int chardev_open(struct chardev **out, enum serial_backend backend, const char *path,
-		 struct event_loop *loop, void (*quit)(void *opaque), void *quit_opaque,
-		 char *msg, size_t msglen)
+int chardev_open(struct chardev **out, const char *opt, enum serial_backend backend,
+		 const char *path, struct event_loop *loop, void (*quit)(void *opaque),
+		 void *quit_opaque, char *msg, size_t msglen)
 {
 	struct chardev *c = calloc(1, sizeof(*c));
 	if (!c) {
-		snprintf(msg, msglen, "out of memory");
+		snprintf(msg, msglen, "%s: out of memory", opt);
 		return -ENOMEM;
 	}
 	c->backend = backend;
@@ -387,7 +388,7 @@ int chardev_open(struct chardev **out, enum serial_backend backend, const char *
 	int ret = 0;
 	if (c->timer_fd < 0 || event_loop_add(loop, c->timer_fd, EPOLLIN, on_timer, c) < 0) {
 		ret = -errno;
-		snprintf(msg, msglen, "timerfd: %s", strerror(errno));
+		snprintf(msg, msglen, "%s: timerfd: %s", opt, strerror(errno));
 		if (c->timer_fd >= 0)
 			close(c->timer_fd);
 		c->timer_fd = -1;
@@ -412,14 +413,14 @@ int chardev_open(struct chardev **out, enum serial_backend backend, const char *
 		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->out_fd < 0) {
 			ret = -errno;
-			snprintf(msg, msglen, "-serial: %s: %s", path, strerror(errno));
+			snprintf(msg, msglen, "%s: %s: %s", opt, path, strerror(errno));
 		}
 		break;
 	case SERIAL_UNIX:
-		ret = open_unix(c, path, msg, msglen);
+		ret = open_unix(c, opt, path, msg, msglen);
 		break;
 	case SERIAL_PTY:
-		ret = open_pty(c, msg, msglen);
+		ret = open_pty(c, opt, msg, msglen);
 		break;
 	default:
 		break;

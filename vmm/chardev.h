@@ -19,11 +19,12 @@ typedef size_t (*chardev_rx_fn)(void *opaque, const uint8_t *buf, size_t len);
 
 /* Opens the backend and registers its input in loop. quit() is called from
  * the main thread when the user types Ctrl-A x. Returns 0 or -errno with a
- * one-line message in msg. The terminal (stdio on a tty) is put in raw mode
- * and restored on exit, on error exits and on fatal signals. */
-int chardev_open(struct chardev **out, enum serial_backend backend, const char *path,
-		 struct event_loop *loop, void (*quit)(void *opaque), void *quit_opaque,
-		 char *msg, size_t msglen);
+ * one-line message in msg that starts with opt, the option the backend came
+ * from ("-serial", "-debugcon"). The terminal (stdio on a tty) is put in raw
+ * mode and restored on exit, on error exits and on fatal signals. */
+int chardev_open(struct chardev **out, const char *opt, enum serial_backend backend,
+		 const char *path, struct event_loop *loop, void (*quit)(void *opaque),
+		 void *quit_opaque, char *msg, size_t msglen);
 
 /* Where input goes (NULL: held until a receiver is set). Main thread only. */
 void chardev_set_receiver(struct chardev *c, chardev_rx_fn fn, void *opaque);

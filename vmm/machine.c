@@ -999,17 +999,15 @@ int machine_run(const struct vmm_config *cfg)
 		goto out;
 	}
 	if (cfg->serial != SERIAL_NONE &&
-	    chardev_open(&m->chardev, cfg->serial, cfg->serial_path, m->loop, user_quit, m,
-			 msg, sizeof(msg)) < 0) {
+	    chardev_open(&m->chardev, "-serial", cfg->serial, cfg->serial_path, m->loop,
+			 user_quit, m, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "vmm: %s\n", msg);
 		goto out;
 	}
 	if (cfg->debugcon_path &&
-	    chardev_open(&m->debugcon_chr, SERIAL_FILE, cfg->debugcon_path, m->loop, NULL, NULL,
-			 msg, sizeof(msg)) < 0) {
-		/* chardev's messages name -serial, the option it usually serves */
-		const char *why = strncmp(msg, "-serial: ", 9) ? msg : msg + 9;
-		fprintf(stderr, "vmm: -debugcon: %s\n", why);
+	    chardev_open(&m->debugcon_chr, "-debugcon", SERIAL_FILE, cfg->debugcon_path, m->loop,
+			 NULL, NULL, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
 		goto out;
 	}
 	if (backends_open(&m->be, cfg, m->loop, block_engine_failed, m) < 0 || machine_start_qmp(m) < 0)
