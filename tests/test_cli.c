@@ -276,6 +276,58 @@ static void test_drives(void)
 	CHECK_STR(err, "-hda: at most 8 drives");
 }
 
+/* -snapshot and -drive snapshot=on|off (QEMU's semantics): the drive's own
+ * value wins over the global flag; read-only drives and CDs never get an
+ * overlay, whatever was asked. */
+static void test_snapshot(void)
+{
+	struct vmm_config c;
+	char err[256] = "";
+	CHECK_EQ(PARSE(&c, err, "-hda", "a.qcow2"), 0);
+	CHECK_EQ(c.snapshot, 0);
+	CHECK_EQ(c.drives[0].snapshot, 0);          /* default: writes reach the image */
+
+	CHECK_EQ(PARSE(&c, err, "-snapshot", "-hda", "a.qcow2", "-hdb", "b.img", "-cdrom", "x.iso",
+		       "-drive", "file=ro.img,readonly=on", "-drive", "file=own.img,snapshot=off",
+		       "-drive", "file=n.img,if=none,id=n"), 0);
+	CHECK_EQ(c.snapshot, 1);
+	CHECK_EQ(c.ndrives, 6);
+	CHECK_EQ(c.drives[0].snapshot, 1);          /* -hda */
+	CHECK_EQ(c.drives[1].snapshot, 1);          /* -hdb */
+	CHECK_EQ(c.drives[2].snapshot, 0);          /* -cdrom: read-only medium */
+	CHECK_EQ(c.drives[3].snapshot, 0);          /* readonly=on */
+	CHECK_EQ(c.drives[4].snapshot, 0);          /* snapshot=off wins */
+	CHECK_EQ(c.drives[5].snapshot, 1);          /* if=none back-ends too */
+
+	/* The global flag may come after the drives (QEMU applies it to all). */
+	CHECK_EQ(PARSE(&c, err, "-hda", "a.qcow2", "--snapshot"), 0);
+	CHECK_EQ(c.drives[0].snapshot, 1);
+
+	/* Per drive, without the global flag; bare "snapshot" means on. */
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a.img,snapshot=on", "-drive", "file=b.img,snapshot",
+		       "-drive", "file=c.img,snapshot=off", "-hda", "d.img",
+		       "-drive", "file=e.img,snapshot=on,readonly=on",
+		       "-drive", "file=f.iso,media=cdrom,snapshot=on"), 0);
+	CHECK_EQ(c.snapshot, 0);
+	CHECK_EQ(c.drives[0].snapshot, 1);
+	CHECK_EQ(c.drives[1].snapshot, 1);
+	CHECK_EQ(c.drives[2].snapshot, 0);
+	CHECK_EQ(c.drives[3].snapshot, 0);
+	CHECK_EQ(c.drives[4].snapshot, 0);          /* readonly=on: nothing to redirect */
+	CHECK_EQ(c.drives[4].read_only, 1);
+	CHECK_EQ(c.drives[5].snapshot, 0);
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=e.img,readonly=off,snapshot=yes"), 0);
+	CHECK_EQ(c.drives[0].snapshot, 1);
+
+	CHECK_EQ(PARSE(&c, err, "-drive", "file=a,snapshot=maybe"), -EINVAL);
+	CHECK_STR(err, "-drive: invalid snapshot value 'maybe' (on, off)");
+	CHECK_EQ(PARSE(&c, err, "-snapshot=on"), -EINVAL);
+	CHECK_EQ(PARSE(&c, err, "--snapshot=on"), -EINVAL);
+	CHECK_STR(err, "-snapshot: takes no argument");
+	CHECK(strstr(cli_usage(), "  -snapshot ") != NULL);
+	CHECK(strstr(cli_usage(), "snapshot=on|off") != NULL);
+}
+
 static void test_net(void)
 {
 	struct vmm_config c;
@@ -380,6 +432,7 @@ int main(void)
 	test_serial();
 	test_device();
 	test_drives();
+	test_snapshot();
 	test_net();
 	test_boot();
 	test_unknown();

@@ -5,9 +5,11 @@
 #include "vmm/backends.h"
 #include "vmm/event_loop.h"
 #include "block/block.h"
+#include "block/snapshot.h"
 #include "devices/virtio/tap.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -44,6 +46,14 @@ static int open_drive(struct backends *b, unsigned i)
 	char name[600];
 	int probed_raw = 0;
 	drive_name(d, name, sizeof(name));
+	if (d->snapshot) {
+		/* -snapshot: the image is only read (probing raw is then harmless). */
+		char msg[PATH_MAX + 160];
+		int ret = block_open_snapshot(&b->bdev[i], d->file, &o, b->engine, NULL, msg, sizeof(msg));
+		if (ret < 0)
+			fprintf(stderr, "vmm: %s: %s\n", name, msg);
+		return ret;
+	}
 	int ret = block_open(&b->bdev[i], d->file, &o, b->engine, &probed_raw);
 	if (ret < 0) {
 		b->bdev[i] = NULL;

@@ -291,6 +291,12 @@ static int opt_sandbox(struct vmm_config *cfg, const char *opt, const char *arg,
 	return 0;
 }
 
+static int flag_snapshot(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	cfg->snapshot = 1;
+	return 0;
+}
+
 static int flag_ignore(struct vmm_config *cfg, const char *opt, const char *arg, char *err, size_t errlen)
 {
 	return 0;
@@ -462,12 +468,13 @@ static const struct cli_option {
 	{ "nographic", 0, flag_nographic, "-nographic          serial on stdio (the default: vmm is headless)" },
 	{ "display", 1, opt_display, "-display none       accepted (no display)" },
 	{ "no-reboot", 0, flag_no_reboot, "-no-reboot          exit (status 0) instead of resetting" },
-	{ "drive", 1, cli_opt_drive, "-drive file=F[,if=virtio|none][,format=raw|qcow2][,id=ID][,cache=MODE][,readonly=on][,serial=S]" },
+	{ "drive", 1, cli_opt_drive, "-drive file=F[,if=virtio|none][,format=raw|qcow2][,id=ID][,cache=MODE][,readonly=on][,snapshot=on|off][,serial=S]" },
 	{ "hda", 1, cli_opt_hdx, "-hda F, -hdb F        disk image as a virtio-blk disk (format probed)" },
 	{ "hdb", 1, cli_opt_hdx, NULL },
 	{ "hdc", 1, cli_opt_hdx, NULL },
 	{ "hdd", 1, cli_opt_hdx, NULL },
 	{ "cdrom", 1, cli_opt_cdrom, "-cdrom F             CD-ROM image" },
+	{ "snapshot", 0, flag_snapshot, "-snapshot           writes to temporary overlays, never to the disk images (readonly and CD-ROM drives unaffected)" },
 	{ "netdev", 1, cli_opt_netdev, "-netdev tap,id=ID,ifname=TAP[,script=no,downscript=no][,queues=N]" },
 	{ "nic", 1, cli_opt_nic, "-nic tap,ifname=TAP[,model=virtio-net-pci][,mac=M] | none" },
 	{ "device", 1, opt_device, "-device isa-debug-exit[,iobase=0xf4,iosize=4] | virtio-rng-pci\n"

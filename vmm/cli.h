@@ -38,6 +38,10 @@ struct cli_drive {                /* -drive, -hda..-hdd, -cdrom */
 	enum cli_media media;
 	enum cli_cache cache;
 	int read_only;
+	/* snapshot=on|off (-1 before cli_parse ends: not given). After
+	 * cli_parse: 1 when writes go to a temporary overlay (per-drive value,
+	 * else the global -snapshot), always 0 for read-only drives and CDs. */
+	int snapshot;
 	int users;                  /* virtio-blk functions using it (0 or 1) */
 };
 
@@ -95,6 +99,7 @@ struct vmm_config {
 	int help, version;          /* -h/-help/--help, -version */
 	char boot_order[16];        /* -boot order=: drive letters c, d, n ("" = firmware default) */
 	int boot_menu;              /* -boot menu=on */
+	int snapshot;               /* -snapshot: every writable disk on a temporary overlay */
 	struct cli_drive drives[CLI_MAX_DRIVES];
 	unsigned ndrives;
 	struct cli_blk blk[CLI_MAX_BLK];

@@ -57,7 +57,7 @@ static int drive_prop(struct vmm_config *cfg, const char *opt, const char *key,
 		      const char *val, char *err, size_t errlen)
 {
 	struct cli_drive *d = &cfg->drives[cfg->ndrives];
-	if (!val && strcmp(key, "readonly") != 0)
+	if (!val && strcmp(key, "readonly") != 0 && strcmp(key, "snapshot") != 0)
 		return cli_fail(err, errlen, "%s: '%s' needs a value (%s=...)", opt, key, key);
 	if (!strcmp(key, "file")) {
 		if (!*val)
@@ -97,6 +97,11 @@ static int drive_prop(struct vmm_config *cfg, const char *opt, const char *key,
 	if (!strcmp(key, "readonly")) {
 		if (parse_onoff(val, &d->read_only) < 0)
 			return cli_fail(err, errlen, "%s: invalid readonly value '%s' (on, off)", opt, val);
+		return 0;
+	}
+	if (!strcmp(key, "snapshot")) {
+		if (parse_onoff(val, &d->snapshot) < 0)
+			return cli_fail(err, errlen, "%s: invalid snapshot value '%s' (on, off)", opt, val);
 		return 0;
 	}
 	if (!strcmp(key, "serial"))
@@ -150,6 +155,7 @@ static struct cli_drive *drive_start(struct vmm_config *cfg, const char *opt, ch
 	}
 	struct cli_drive *d = &cfg->drives[cfg->ndrives];
 	memset(d, 0, sizeof(*d));
+	d->snapshot = -1;
 	d->opt = opt[1] == 'd' ? "-drive" : opt[1] == 'c' ? "-cdrom" :
 		 !strcmp(opt, "-hda") ? "-hda" : !strcmp(opt, "-hdb") ? "-hdb" :
 		 !strcmp(opt, "-hdc") ? "-hdc" : "-hdd";
@@ -441,6 +447,15 @@ static int ref_check(const char *dev, const char *what, const char *ref, const i
 
 int cli_resolve_devices(struct vmm_config *cfg, char *err, size_t errlen)
 {
+	/* QEMU's -snapshot / snapshot=: the drive's own value wins; nothing is
+	 * ever written to a read-only drive or a CD, so they get no overlay. */
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		struct cli_drive *d = &cfg->drives[i];
+		if (d->snapshot < 0)
+			d->snapshot = cfg->snapshot;
+		if (d->read_only || d->media == CLI_MEDIA_CDROM)
+			d->snapshot = 0;
+	}
 	for (unsigned i = 0; i < cfg->nblk; i++) {
 		struct cli_blk *b = &cfg->blk[i];
 		if (!b->drive_ref)
