@@ -5,7 +5,9 @@
  * with extended L2), L2 table allocation and copy for shared tables,
  * discard, write-zeroes, block status (resizing: qcow2_resize.c).
  * Metadata work is synchronous under s->lock; reads of allocated clusters
- * and overwrites of clusters this image owns (COPIED) go to the engine. */
+ * and overwrites of clusters this image owns (COPIED) go to the engine,
+ * counted (reads, per epoch) or listed (overwrites) until they complete so
+ * that deferred frees of their clusters wait for them. */
 #include "qcow2/qcow2_int.h"
 #include "block/iov.h"
 
@@ -94,15 +96,28 @@ struct qreq {
 	void *opaque;
 	int pending;
 	int ret;
+	unsigned *rd;          /* read epoch counted in (qcow2_read_enter), or NULL */
 };
+
+/* Every host I/O of q completed: its reads no longer hold deferred frees. */
+static void qreq_free(struct qreq *q)
+{
+	if (q->rd)
+		qcow2_read_exit(q->rd);
+	free(q);
+}
 
 static void qreq_put(struct qreq *q, int ret)
 {
 	if (ret < 0)
 		__atomic_compare_exchange_n(&q->ret, &(int){ 0 }, ret, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	if (__atomic_sub_fetch(&q->pending, 1, __ATOMIC_SEQ_CST) == 0) {
-		q->done(q->opaque, __atomic_load_n(&q->ret, __ATOMIC_SEQ_CST));
-		free(q);
+		block_done_fn done = q->done;
+		void *opaque = q->opaque;
+
+		ret = __atomic_load_n(&q->ret, __ATOMIC_SEQ_CST);
+		qreq_free(q);
+		done(opaque, ret);
 	}
 }
 
@@ -116,7 +131,7 @@ static void qreq_sub_done(void *opaque, int ret)
 static int qreq_finish(struct block_dev *bs, struct qreq *q, int err, int submitted)
 {
 	if (err < 0 && !submitted) {
-		free(q);
+		qreq_free(q);
 		return err;
 	}
 	if (err < 0)
@@ -127,7 +142,7 @@ static int qreq_finish(struct block_dev *bs, struct qreq *q, int err, int submit
 		block_done_fn done = q->done;
 		void *opaque = q->opaque;
 
-		free(q);
+		qreq_free(q);
 		ret = block_engine_complete(bs->engine, done, opaque, ret);
 		/* The request's host I/O is done: it cannot be failed now. */
 		return submitted ? 0 : ret;
@@ -447,6 +462,8 @@ static int do_read(struct block_dev *bs, uint64_t off, const struct iovec *iov, 
 			{
 				int n = block_iov_slice(iov, cnt, pos, m.n, slice, cnt);
 
+				if (!q->rd)
+					q->rd = qcow2_read_enter(s);
 				__atomic_add_fetch(&q->pending, 1, __ATOMIC_SEQ_CST);
 				ret = block_engine_preadv(bs->engine, qcow2_data_fd_for(s, m.host, slice, n), m.host, slice, n,
 							  qreq_sub_done, q);

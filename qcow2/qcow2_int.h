@@ -9,7 +9,10 @@
  * clusters and backing-file reads are done synchronously inside the submit
  * call and completed through block_engine_complete(). Overwrites in flight
  * are listed (s->wio, under s->wio_lock, a leaf lock completions take
- * without s->lock) so that a deferred free of their cluster waits for them. */
+ * without s->lock) so that a deferred free of their cluster waits for them.
+ * Reads in flight are counted per epoch (s->rd_cnt, atomic, no lock and no
+ * allocation per read): a deferred free records the epoch it was listed in
+ * and applies only once every read of that epoch or an earlier one completed. */
 #ifndef VMM_QCOW2_QCOW2_INT_H
 #define VMM_QCOW2_QCOW2_INT_H
 
@@ -97,6 +100,17 @@ struct qcow2_snapshot {
 
 struct qcow2_wio;              /* an overwrite in flight (qcow2_cluster.c) */
 
+/* Read epochs: a ring of counters of reads in flight. Epochs advance (under
+ * s->lock) when frees are listed, into the next slot once the epoch that
+ * last used it has drained; when none has, frees join the newest epoch. So
+ * every epoch older than rd_epoch - QCOW2_READ_EPOCHS + 1 has drained. */
+#define QCOW2_READ_EPOCHS 32
+
+struct qcow2_deferred {
+	uint64_t cluster;
+	uint64_t epoch;        /* rd_epoch when listed: waits for its reads */
+};
+
 struct qcow2_state {
 	pthread_mutex_t lock;
 	pthread_mutex_t wio_lock;  /* guards wio only */
@@ -146,8 +160,11 @@ struct qcow2_state {
 	uint64_t file_end;        /* bytes; grows with allocations */
 	uint64_t zero_end;        /* [file_end, zero_end): file extended ahead, never written */
 	uint64_t free_hint;       /* cluster index to search from */
-	uint64_t *deferred;       /* host clusters whose refcount drops at next metadata flush */
+	struct qcow2_deferred *deferred; /* host clusters whose refcount drops at next metadata flush */
 	size_t ndeferred, deferred_cap;
+	size_t deferred_kept;     /* left listed by the last apply (still in use) */
+	uint64_t rd_epoch;        /* current read epoch (under lock) */
+	unsigned rd_cnt[QCOW2_READ_EPOCHS]; /* reads in flight per epoch % QCOW2_READ_EPOCHS (atomic) */
 
 	struct qcow2_snapshot *snaps;
 
@@ -178,6 +195,22 @@ static inline int qcow2_data_fd_for(const struct qcow2_state *s, uint64_t host, 
 		if ((uintptr_t)iov[i].iov_base % s->dio_mem_align || iov[i].iov_len % s->dio_off_align)
 			return s->data_fd;
 	return s->direct_fd;
+}
+
+/* A read of host clusters going to the engine: counted in the current epoch
+ * (call under s->lock); pass the result to qcow2_read_exit() once the read's
+ * host I/O completed. */
+static inline unsigned *qcow2_read_enter(struct qcow2_state *s)
+{
+	unsigned *c = &s->rd_cnt[s->rd_epoch % QCOW2_READ_EPOCHS];
+
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+static inline void qcow2_read_exit(unsigned *c)
+{
+	__atomic_sub_fetch(c, 1, __ATOMIC_RELEASE);
 }
 
 /* lazy_refcounts (qcow2.txt compatible feature bit 0) in effect: refcount
@@ -228,7 +261,8 @@ int qcow2_update_refcount(struct qcow2_state *s, uint64_t cluster, int64_t delta
 /* Allocates n contiguous clusters (refcount 1); returns the host byte offset. */
 int64_t qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n);
 /* Drops one reference to the clusters of [off, off+len) at the next metadata
- * flush; a cluster an overwrite in flight still targets waits for a later one. */
+ * flush; a cluster an overwrite in flight still targets, or a read submitted
+ * before this call may still read, waits for a later one. */
 int qcow2_free_deferred(struct qcow2_state *s, uint64_t off, uint64_t len);
 int qcow2_apply_deferred(struct qcow2_state *s);
 uint64_t qcow2_refcount_max(struct qcow2_state *s);

@@ -371,40 +371,60 @@ int64_t qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n)
 
 int qcow2_free_deferred(struct qcow2_state *s, uint64_t off, uint64_t len)
 {
-	uint64_t cs = s->cluster_size;
+	uint64_t cs = s->cluster_size, next = s->rd_epoch + 1;
 
 	if (len == 0)
 		return 0;
 	for (uint64_t c = off / cs; c <= (off + len - 1) / cs; c++) {
 		if (s->ndeferred == s->deferred_cap) {
 			size_t nc = s->deferred_cap ? s->deferred_cap * 2 : 64;
-			uint64_t *d = realloc(s->deferred, nc * sizeof(*d));
+			struct qcow2_deferred *d = realloc(s->deferred, nc * sizeof(*d));
 
 			if (!d)
 				return -ENOMEM;
 			s->deferred = d;
 			s->deferred_cap = nc;
 		}
-		s->deferred[s->ndeferred++] = c;
+		s->deferred[s->ndeferred].cluster = c;
+		s->deferred[s->ndeferred++].epoch = s->rd_epoch;
 	}
-	/* Bound the list: a metadata flush applies it. */
-	if (s->ndeferred > 65536)
+	/* Reads submitted from now on no longer see these clusters: they count
+	 * in a new epoch, unless its slot's epoch still has reads in flight. */
+	if (!__atomic_load_n(&s->rd_cnt[next % QCOW2_READ_EPOCHS], __ATOMIC_ACQUIRE))
+		s->rd_epoch = next;
+	/* Bound the list: a metadata flush applies it (what reads or writes in
+	 * flight still hold stays listed: not again for each free). */
+	if (s->ndeferred > s->deferred_kept + 65536)
 		return qcow2_flush_all(s);
 	return 0;
 }
 
+/* Frees listed in an epoch below this one have no read in flight left:
+ * the oldest epoch that may still have reads, or rd_epoch + 1. */
+static uint64_t reads_drained_below(struct qcow2_state *s)
+{
+	uint64_t e = s->rd_epoch >= QCOW2_READ_EPOCHS ? s->rd_epoch - QCOW2_READ_EPOCHS + 1 : 0;
+
+	for (; e <= s->rd_epoch; e++)
+		if (__atomic_load_n(&s->rd_cnt[e % QCOW2_READ_EPOCHS], __ATOMIC_ACQUIRE))
+			return e;
+	return e;
+}
+
 int qcow2_apply_deferred(struct qcow2_state *s)
 {
+	uint64_t drained = reads_drained_below(s);
 	size_t keep = 0, i;
 	int ret = 0;
 
 	for (i = 0; i < s->ndeferred && ret == 0; i++) {
-		uint64_t c = s->deferred[i];
+		uint64_t c = s->deferred[i].cluster;
 
-		/* An overwrite of c still in flight would land in whoever gets c
-		 * next: c stays referenced until a flush after it completed. */
-		if (qcow2_wio_busy(s, c * s->cluster_size, s->cluster_size)) {
-			s->deferred[keep++] = c;
+		/* A read of c still in flight would return the next owner's
+		 * bytes, an overwrite would land in them: c stays referenced
+		 * until a flush after they completed. */
+		if (s->deferred[i].epoch >= drained || qcow2_wio_busy(s, c * s->cluster_size, s->cluster_size)) {
+			s->deferred[keep++] = s->deferred[i];
 			continue;
 		}
 		ret = qcow2_update_refcount(s, c, -1);
@@ -422,5 +442,6 @@ int qcow2_apply_deferred(struct qcow2_state *s)
 	/* On an error, the frees not attempted stay listed too. */
 	memmove(s->deferred + keep, s->deferred + i, (s->ndeferred - i) * sizeof(*s->deferred));
 	s->ndeferred = keep + (s->ndeferred - i);
+	s->deferred_kept = keep;
 	return ret;
 }

@@ -11,7 +11,10 @@
  * on io_uring) while the cluster is discarded and a flush applies the
  * deferred frees; the cluster must not be handed to the next allocating
  * write before that overwrite completed (its data would land in the new
- * owner). Skips (77) without qemu-img. */
+ * owner). The same for a read in flight (read_race): a read of a cluster
+ * being discarded keeps the cluster from being reused until it completed,
+ * and returns the old bytes, not the next owner's. Skips (77) without
+ * qemu-img. */
 #include "block/block.h"
 #include "qcow2/qcow2.h"
 #include "tests/check.h"
@@ -189,6 +192,98 @@ out:
 	free(a), free(b), free(x), free(rd), free(ref);
 }
 
+/* Reads of vc [0, n) in flight, each discarded after its read, a flush,
+ * allocating writes to vc [n, 2n) (engine e): no allocation may get a
+ * discarded cluster, the reads return the old bytes, and a later flush with
+ * nothing in flight does free the clusters (writes to [2n, 3n) reuse them).
+ * n past QCOW2_READ_EPOCHS (32): frees join the newest epoch, still held. */
+static void read_race(struct block_engine *e, const char *name, unsigned n)
+{
+	const unsigned cs = 65536;
+	char img[512];
+	struct block_open_opts o = { .format = "qcow2" };
+	struct block_dev *bs = NULL;
+	struct qt_wait wr[64], wd[64], wx[64], wf = { 0, 0 };
+	uint8_t *a = malloc(cs), *x = malloc(cs), *rd = malloc((size_t)n * cs);
+	uint64_t pnum = 0, h, old[64];
+	int fl = 0, r, hits = 0, bad = 0;
+
+	snprintf(img, sizeof(img), "%s/%s", dir, name);
+	CHECK(a && x && rd && n <= 64 && 3 * n <= SIZE / cs);
+	CHECK_EQ(qt_sh("qemu-img create -q -f qcow2 '%s' 8M", img), 0);
+	r = block_open(&bs, img, &o, e, NULL);
+	CHECK_EQ(r, 0);
+	if (r < 0 || !a || !x || !rd || n > 64 || 3 * n > SIZE / cs)
+		goto out;
+	memset(x, 0x33, cs), memset(rd, 0, (size_t)n * cs);
+	for (unsigned i = 0; i < n; i++) {
+		memset(a, 0x40 + (int)i, cs);
+		CHECK_EQ(block_pwrite_sync(bs, i * (uint64_t)cs, a, cs), 0);
+	}
+	CHECK_EQ(block_flush_sync(bs), 0);
+	for (unsigned i = 0; i < n; i++) {
+		old[i] = 0;
+		CHECK_EQ(block_get_status(bs, i * (uint64_t)cs, cs, &pnum, &old[i], &fl), 0);
+		CHECK(old[i] != 0);
+	}
+
+	block_engine_plug(e);
+	for (unsigned i = 0; i < n; i++) {
+		struct iovec ir = { .iov_base = rd + (size_t)i * cs, .iov_len = cs };
+
+		wr[i].done = wd[i].done = wx[i].done = 0;
+		CHECK_EQ(block_preadv(bs, i * (uint64_t)cs, &ir, 1, qt_cb, &wr[i]), 0); /* to the engine */
+		CHECK_EQ(block_discard(bs, i * (uint64_t)cs, cs, qt_cb, &wd[i]), 0);
+	}
+	CHECK_EQ(block_flush(bs, qt_cb, &wf), 0);
+	for (unsigned i = 0; i < n; i++) {
+		struct iovec ix = { .iov_base = x, .iov_len = cs };
+
+		CHECK_EQ(block_pwritev(bs, (n + i) * (uint64_t)cs, &ix, 1, qt_cb, &wx[i]), 0); /* allocates */
+		h = 0;
+		CHECK_EQ(block_get_status(bs, (n + i) * (uint64_t)cs, cs, &pnum, &h, &fl), 0);
+		CHECK(h != 0);
+		for (unsigned j = 0; j < n; j++)
+			hits += h == old[j];
+	}
+	if (hits)
+		fprintf(stderr, "%s: %d clusters reallocated under in-flight reads\n", name, hits);
+	CHECK_EQ(hits, 0);
+	block_engine_unplug(e);
+	for (unsigned i = 0; i < n; i++) {
+		while (!wr[i].done || !wd[i].done || !wx[i].done || !wf.done)
+			block_engine_poll(e, 1);
+		CHECK_EQ(wr[i].ret, 0);
+		CHECK_EQ(wd[i].ret, 0);
+		CHECK_EQ(wx[i].ret, 0);
+		memset(a, 0x40 + (int)i, cs);
+		bad += memcmp(rd + (size_t)i * cs, a, cs) != 0;
+	}
+	CHECK_EQ(wf.ret, 0);
+	if (bad)
+		fprintf(stderr, "%s: %d in-flight reads did not return the old bytes (first byte %#x)\n", name, bad,
+			rd[0]);
+	CHECK_EQ(bad, 0);
+	/* A later flush with nothing in flight frees the clusters after all. */
+	CHECK_EQ(block_flush_sync(bs), 0);
+	hits = 0;
+	for (unsigned i = 0; i < n; i++) {
+		CHECK_EQ(block_pwrite_sync(bs, (2 * n + i) * (uint64_t)cs, x, cs), 0);
+		h = 0;
+		CHECK_EQ(block_get_status(bs, (2 * n + i) * (uint64_t)cs, cs, &pnum, &h, &fl), 0);
+		for (unsigned j = 0; j < n; j++)
+			hits += h == old[j];
+	}
+	CHECK_EQ(hits, (int)n);
+	block_close(bs);
+	bs = NULL;
+	CHECK_EQ(qt_sh("qemu-img check -q '%s'", img), 0);
+out:
+	if (bs)
+		block_close(bs);
+	free(a), free(x), free(rd);
+}
+
 int main(void)
 {
 	int r = qt_setup("test_qcow2_inflight", 0, 64, dir, sizeof(dir), &eng);
@@ -211,9 +306,13 @@ int main(void)
 
 		fprintf(stderr, "discard race on %s\n", block_engine_name(eng));
 		discard_race(eng, "race.qcow2");
+		read_race(eng, "rrace.qcow2", 1);
+		read_race(eng, "rrace40.qcow2", 40);
 		CHECK_EQ(block_engine_create(&te, 64, 1), 0);
 		if (te) {
 			discard_race(te, "race_threads.qcow2");
+			read_race(te, "rrace_threads.qcow2", 1);
+			read_race(te, "rrace40_threads.qcow2", 40);
 			block_engine_destroy(te);
 		}
 	}
