@@ -59,6 +59,16 @@ expect "bad -drive property" "-drive: unsupported property 'colour'" "$VMM" -dri
 expect "bad cache mode" "-drive: invalid cache mode 'fast'" "$VMM" -drive "file=$tmp/raw.img,cache=fast"
 expect "-device drive= not found" "-device virtio-blk-pci: drive 'd9' not found" "$VMM" -device virtio-blk-pci,drive=d9
 expect "raw image, format given" "/nonexistent not found" $NOKVM "$VMM" -serial null -drive "file=$tmp/raw.img,format=raw" -kernel "$tmp/mb.bin"
+# -snapshot: the overlay is made (in TMPDIR) before /dev/kvm is opened.
+expect "-snapshot, missing image" "-hda $tmp/nodisk: No such file or directory" "$VMM" -serial null -snapshot -hda "$tmp/nodisk" -kernel "$tmp/mb.bin"
+expect "-snapshot, TMPDIR missing" "vmm: -hda $tmp/raw.img: snapshot: cannot create a temporary overlay in $tmp/notmp: No such file or directory (set TMPDIR to a writable directory)" env TMPDIR="$tmp/notmp" "$VMM" -serial null -snapshot -hda "$tmp/raw.img" -kernel "$tmp/mb.bin"
+expect "snapshot=on, TMPDIR missing" "vmm: -drive file=$tmp/raw.img: snapshot: cannot create a temporary overlay in $tmp/notmp" env TMPDIR="$tmp/notmp" "$VMM" -serial null -drive "file=$tmp/raw.img,snapshot=on" -kernel "$tmp/mb.bin"
+mkdir "$tmp/ovl"
+expect "-snapshot on a probed raw image: no warning, overlay gone" "/nonexistent not found" env TMPDIR="$tmp/ovl" $NOKVM "$VMM" -serial null -snapshot -hda "$tmp/raw.img" -kernel "$tmp/mb.bin"
+if [ -n "$(ls -A "$tmp/ovl")" ]; then
+	echo "FAIL: -snapshot left files in TMPDIR: $(ls -A "$tmp/ovl")"
+	fail=$((fail + 1))
+fi
 # Probing a raw image warns as QEMU does (then stops here at the missing /dev/kvm).
 $NOKVM "$VMM" -serial null -hda "$tmp/raw.img" -kernel "$tmp/mb.bin" </dev/null >"$tmp/out" 2>"$tmp/err"
 rc=$?
