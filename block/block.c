@@ -3,6 +3,7 @@
  * of every request, error texts, and the synchronous wrappers for tools. */
 #include "block/block.h"
 #include "block/engine.h"
+#include "block/iov.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,7 +147,6 @@ const char *block_strerror(int err)
 	return strerror(-err);
 }
 
-/* Total bytes of iov, or -EINVAL for bad counts and overflowing lengths. */
 int block_fd_pwritev(int fd, struct iovec *v, int n, uint64_t off)
 {
 	while (n > 0) {
@@ -159,14 +159,12 @@ int block_fd_pwritev(int fd, struct iovec *v, int n, uint64_t off)
 		if (w == 0)
 			return -EIO;
 		off += (uint64_t)w;
-		while (n > 0 && (size_t)w >= v->iov_len)
-			w -= (ssize_t)v->iov_len, v++, n--;
-		if (n > 0)
-			v->iov_base = (char *)v->iov_base + w, v->iov_len -= (size_t)w;
+		block_iov_advance(&v, &n, (size_t)w);
 	}
 	return 0;
 }
 
+/* Total bytes of iov, or -EINVAL for bad counts and overflowing lengths. */
 static int64_t iov_total(const struct iovec *iov, int iovcnt)
 {
 	uint64_t total = 0;

@@ -2,6 +2,7 @@
  * completions, the eventfd that makes them visible to epoll, and poll().
  * Callbacks run only from block_engine_poll(), never from a submit call. */
 #include "block/engine.h"
+#include "block/iov.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -190,27 +191,14 @@ void engine_finish_locked(struct block_engine *eng, struct engine_req *r)
 
 size_t engine_req_advance(struct engine_req *r, size_t n)
 {
-	size_t left = 0;
-
 	r->off += n;
-	while (r->iovcnt > 0 && n >= r->iov[0].iov_len) {
-		n -= r->iov[0].iov_len;
-		r->iov++;
-		r->iovcnt--;
-	}
-	if (r->iovcnt > 0) {
-		r->iov[0].iov_base = (char *)r->iov[0].iov_base + n;
-		r->iov[0].iov_len -= n;
-	}
-	for (int i = 0; i < r->iovcnt; i++)
-		left += r->iov[i].iov_len;
-	return left;
+	block_iov_advance(&r->iov, &r->iovcnt, n);
+	return block_iov_size(r->iov, r->iovcnt);
 }
 
 void engine_req_zero_rest(struct engine_req *r)
 {
-	for (int i = 0; i < r->iovcnt; i++)
-		memset(r->iov[i].iov_base, 0, r->iov[i].iov_len);
+	block_iov_memset(r->iov, r->iovcnt, 0, 0, block_iov_size(r->iov, r->iovcnt));
 	r->iovcnt = 0;
 }
 

@@ -76,6 +76,24 @@ size_t block_iov_memset(const struct iovec *iov, int cnt, size_t off, int c, siz
 	return iov_walk(iov, cnt, off, NULL, len, IOV_MEMSET, c);
 }
 
+void block_iov_advance(struct iovec **iov, int *cnt, size_t n)
+{
+	struct iovec *v = *iov;
+	int left = *cnt;
+
+	while (left > 0 && n >= v->iov_len) {
+		n -= v->iov_len;
+		v++;
+		left--;
+	}
+	if (left > 0) {
+		v->iov_base = (char *)v->iov_base + n;
+		v->iov_len -= n;
+	}
+	*iov = v;
+	*cnt = left;
+}
+
 size_t block_iov_size(const struct iovec *iov, int cnt)
 {
 	size_t total = 0;

@@ -27,6 +27,12 @@ size_t block_iov_from_buf(const struct iovec *iov, int cnt, size_t off, const vo
 /* Sets up to len bytes of iov from byte off on to c; returns the count set. */
 size_t block_iov_memset(const struct iovec *iov, int cnt, size_t off, int c, size_t len);
 
+/* Drops the first n bytes of the iovec *iov (*cnt entries) in place, as
+ * after a short read or write: the entries wholly consumed (and zero-length
+ * ones among them) are stepped over, and the first one left is trimmed, so
+ * the array's entries are modified. n past the end leaves *cnt at 0. */
+void block_iov_advance(struct iovec **iov, int *cnt, size_t n);
+
 /* The sum of the lengths of the cnt entries of iov. */
 size_t block_iov_size(const struct iovec *iov, int cnt);
 

@@ -143,14 +143,9 @@ static void raw_close(struct block_dev *bs)
 static void bounce_done(void *opaque, int ret)
 {
 	struct raw_bounce *b = opaque;
-	size_t pos = 0;
 
-	if (ret == 0 && b->is_read) {
-		for (int i = 0; i < b->iovcnt; i++) {
-			memcpy(b->iov[i].iov_base, (char *)b->buf + pos, b->iov[i].iov_len);
-			pos += b->iov[i].iov_len;
-		}
-	}
+	if (ret == 0 && b->is_read)
+		block_iov_from_buf(b->iov, b->iovcnt, 0, b->buf, b->len);
 	b->done(b->opaque, ret);
 	free(b->buf);
 	free(b);
@@ -181,7 +176,7 @@ static int raw_rw(struct block_dev *bs, uint64_t off, const struct iovec *iov, i
 {
 	struct raw_state *s = bs->priv;
 	struct raw_bounce *b;
-	size_t len = 0, pos = 0;
+	size_t len = 0;
 	int bounce = 0, ret;
 
 	if (!s->direct)
@@ -210,12 +205,8 @@ static int raw_rw(struct block_dev *bs, uint64_t off, const struct iovec *iov, i
 	b->opaque = opaque;
 	b->iovcnt = iovcnt;
 	memcpy(b->iov, iov, sizeof(*iov) * (size_t)iovcnt);
-	if (!is_read) {
-		for (int i = 0; i < iovcnt; i++) {
-			memcpy((char *)b->buf + pos, iov[i].iov_base, iov[i].iov_len);
-			pos += iov[i].iov_len;
-		}
-	}
+	if (!is_read)
+		block_iov_to_buf(iov, iovcnt, 0, b->buf, len);
 	{
 		struct iovec one = { .iov_base = b->buf, .iov_len = len };
 

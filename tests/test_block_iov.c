@@ -1,6 +1,7 @@
 /* Unit tests of the iovec helpers (block/iov.c): slices across entry
  * boundaries, zero-length entries and ranges, skips past the end, a dst too
- * small (-ENOBUFS), and copies/fills that stop at the right bytes. */
+ * small (-ENOBUFS), copies/fills that stop at the right bytes, and advancing
+ * past bytes already transferred. */
 #include "block/iov.h"
 #include "tests/check.h"
 
@@ -119,9 +120,43 @@ static void test_copy(void)
 	CHECK_EQ(block_iov_size(src, 0), 0);
 }
 
+/* As after short transfers: partway into an entry, exactly onto the empty
+ * entry (stepped over with the one before), and past the end. */
+static void test_advance(void)
+{
+	struct iovec v[4];
+	struct iovec *p = v;
+	int n = 4;
+
+	memcpy(v, src, sizeof(v));
+	block_iov_advance(&p, &n, 3);
+	CHECK(p == v);
+	CHECK_EQ(n, 4);
+	CHECK(p[0].iov_base == b0 + 3);
+	CHECK_EQ(p[0].iov_len, 1);
+	CHECK(src[0].iov_base == b0);   /* the caller's copy, not src, moved */
+	block_iov_advance(&p, &n, 1);
+	CHECK(p == v + 2);
+	CHECK_EQ(n, 2);
+	CHECK(p[0].iov_base == b2);
+	CHECK_EQ(p[0].iov_len, 6);
+	block_iov_advance(&p, &n, 0);
+	CHECK(p == v + 2);
+	block_iov_advance(&p, &n, 8);
+	CHECK(p == v + 3);
+	CHECK_EQ(n, 1);
+	CHECK(p[0].iov_base == b3 + 2);
+	CHECK_EQ(p[0].iov_len, 3);
+	CHECK_EQ(block_iov_size(p, n), 3);
+	block_iov_advance(&p, &n, 100);
+	CHECK_EQ(n, 0);
+	CHECK(p == v + 4);
+}
+
 int main(void)
 {
 	test_slice();
 	test_copy();
+	test_advance();
 	return check_done();
 }
