@@ -80,6 +80,9 @@ static void test_vm(struct kvm *k)
 	CHECK_EQ(kvm_msi_route_remove(k, (uint32_t)g0), -ENOENT);
 	CHECK_EQ(kvm_msi_route_update(k, (uint32_t)g0, 0xfee00000, 0), -ENOENT);
 	CHECK_EQ(kvm_msi_route_update(k, 5, 0xfee00000, 0), -ENOENT);
+	CHECK_EQ(kvm_msi_route_remove(k, 5), -ENOENT);
+	CHECK_EQ(kvm_msi_route_update(k, KVM_GSI_FIRST_MSI + KVM_MSI_ROUTES_MAX, 0xfee00000, 0), -ENOENT);
+	CHECK_EQ(kvm_msi_route_remove(k, KVM_GSI_FIRST_MSI + KVM_MSI_ROUTES_MAX), -ENOENT);
 	CHECK_EQ(kvm_msi_route_add(k, 0xfee00000, 0x50), g0);   /* slot reused */
 	/* the legacy routes survive: an IOAPIC line still works */
 	CHECK_EQ(kvm_irq_line(k, 10, 1), 0);

@@ -354,11 +354,19 @@ int kvm_msi_route_add(struct kvm *kvm, uint64_t addr, uint32_t data)
 	return ret;
 }
 
-int kvm_msi_route_update(struct kvm *kvm, uint32_t gsi, uint64_t addr, uint32_t data)
+/* The MSI route slot behind gsi, or NULL when gsi is not an MSI GSI. */
+static struct kvm_msi_route *msi_route_of(struct kvm *kvm, uint32_t gsi)
 {
 	if (gsi < KVM_GSI_FIRST_MSI || gsi >= KVM_GSI_FIRST_MSI + KVM_MSI_ROUTES_MAX)
+		return NULL;
+	return &kvm->msi[gsi - KVM_GSI_FIRST_MSI];
+}
+
+int kvm_msi_route_update(struct kvm *kvm, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi_route *m = msi_route_of(kvm, gsi);
+	if (!m)
 		return -ENOENT;
-	struct kvm_msi_route *m = &kvm->msi[gsi - KVM_GSI_FIRST_MSI];
 	pthread_mutex_lock(&kvm->route_lock);
 	int ret = -ENOENT;
 	if (m->used) {
@@ -375,9 +383,9 @@ int kvm_msi_route_update(struct kvm *kvm, uint32_t gsi, uint64_t addr, uint32_t 
 
 int kvm_msi_route_remove(struct kvm *kvm, uint32_t gsi)
 {
-	if (gsi < KVM_GSI_FIRST_MSI || gsi >= KVM_GSI_FIRST_MSI + KVM_MSI_ROUTES_MAX)
+	struct kvm_msi_route *m = msi_route_of(kvm, gsi);
+	if (!m)
 		return -ENOENT;
-	struct kvm_msi_route *m = &kvm->msi[gsi - KVM_GSI_FIRST_MSI];
 	pthread_mutex_lock(&kvm->route_lock);
 	int ret = -ENOENT;
 	if (m->used) {
