@@ -12,6 +12,7 @@
 #include "boot/aml.h"
 #include "boot/boot.h"
 #include "boot/layout.h"
+#include "boot/loader.h"
 #include "vmm/memory.h"
 
 #define TABLES_CAP   (LAYOUT_ACPI_TABLES_END - LAYOUT_ACPI_TABLES)
@@ -40,24 +41,6 @@ struct builder {
 	unsigned ntables;
 };
 
-static void put(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return (uint8_t)(0 - s);
-}
 
 /* Reserves n zeroed bytes aligned to align; returns the offset (0 on overflow,
  * which is also flagged; offset 0 is the first table, so callers check overflow). */
@@ -77,14 +60,14 @@ static void header(struct builder *b, size_t off, const char *sig, uint32_t len,
 {
 	uint8_t *h = b->buf + off;
 	memcpy(h, sig, 4);
-	put(h + 4, len, 4);
+	boot_put_le(h + 4, len, 4);
 	h[8] = rev;
 	memcpy(h + 10, "VMM   ", 6);            /* OEMID */
 	memcpy(h + 16, "VMM-", 4);              /* OEM Table ID: VMM-<sig> */
 	memcpy(h + 20, sig, 4);
-	put(h + 24, 1, 4);                      /* OEM revision */
+	boot_put_le(h + 24, 1, 4);                      /* OEM revision */
 	memcpy(h + 28, "VMM ", 4);              /* Creator ID */
-	put(h + 32, 1, 4);                      /* Creator revision */
+	boot_put_le(h + 32, 1, 4);                      /* Creator revision */
 	if (b->ntables < MAX_TABLES)
 		b->tables[b->ntables++] = (uint32_t)off;
 	else
@@ -112,7 +95,7 @@ static void pointer(struct builder *b, int in_rsdp, size_t field, unsigned size,
 		b->overflow = 1;
 		return;
 	}
-	put((in_rsdp ? b->rsdp : b->buf) + field, b->base + target, size);
+	boot_put_le((in_rsdp ? b->rsdp : b->buf) + field, b->base + target, size);
 	b->ptrs[b->nptrs++] = (struct pointer){ in_rsdp, (uint32_t)field, (uint8_t)size };
 }
 
@@ -122,7 +105,7 @@ static void gas_io(uint8_t *g, uint16_t port, unsigned bytes, uint8_t access)
 	g[1] = (uint8_t)(bytes * 8);            /* register bit width */
 	g[2] = 0;
 	g[3] = access;                          /* 1 byte, 2 word, 3 dword */
-	put(g + 4, port, 8);
+	boot_put_le(g + 4, port, 8);
 }
 
 static size_t build_facs(struct builder *b)
@@ -131,7 +114,7 @@ static size_t build_facs(struct builder *b)
 	if (b->overflow)
 		return 0;
 	memcpy(b->buf + off, "FACS", 4);
-	put(b->buf + off + 4, FACS_LEN, 4);
+	boot_put_le(b->buf + off + 4, FACS_LEN, 4);
 	b->buf[off + 32] = 2;                   /* version */
 	return off;
 }
@@ -242,21 +225,21 @@ static size_t build_fadt(struct builder *b, size_t facs, size_t dsdt)
 	pointer(b, 0, off + 36, 4, facs);       /* FIRMWARE_CTRL */
 	pointer(b, 0, off + 40, 4, dsdt);       /* DSDT */
 	f[45] = 0;                              /* Preferred_PM_Profile: unspecified */
-	put(f + 46, LAYOUT_IRQ_ACPI_SCI, 2);    /* SCI_INT */
-	put(f + 48, 0, 4);                      /* SMI_CMD: no mode switch */
-	put(f + 56, LAYOUT_ACPI_PM1A_EVT, 4);
-	put(f + 64, LAYOUT_ACPI_PM1A_CNT, 4);
-	put(f + 76, LAYOUT_ACPI_PM_TMR, 4);
+	boot_put_le(f + 46, LAYOUT_IRQ_ACPI_SCI, 2);    /* SCI_INT */
+	boot_put_le(f + 48, 0, 4);                      /* SMI_CMD: no mode switch */
+	boot_put_le(f + 56, LAYOUT_ACPI_PM1A_EVT, 4);
+	boot_put_le(f + 64, LAYOUT_ACPI_PM1A_CNT, 4);
+	boot_put_le(f + 76, LAYOUT_ACPI_PM_TMR, 4);
 	f[88] = 4;                              /* PM1_EVT_LEN */
 	f[89] = 2;                              /* PM1_CNT_LEN */
 	f[91] = 4;                              /* PM_TMR_LEN */
-	put(f + 96, 0x65, 2);                   /* P_LVL2_LAT > 100: no C2 */
-	put(f + 98, 0x3e9, 2);                  /* P_LVL3_LAT > 1000: no C3 */
+	boot_put_le(f + 96, 0x65, 2);                   /* P_LVL2_LAT > 100: no C2 */
+	boot_put_le(f + 98, 0x3e9, 2);                  /* P_LVL3_LAT > 1000: no C3 */
 	f[108] = 0x32;                          /* CENTURY: CMOS index (devices/rtc.c) */
-	put(f + 109, 0x0003, 2);                /* IAPC_BOOT_ARCH: LEGACY_DEVICES | 8042 */
+	boot_put_le(f + 109, 0x0003, 2);                /* IAPC_BOOT_ARCH: LEGACY_DEVICES | 8042 */
 	/* WBINVD | PROC_C1 | SLP_BUTTON | RESET_REG_SUP; no PWR_BUTTON flag: the
 	 * power button is the fixed-feature one (PM1 PWRBTN_STS/EN). */
-	put(f + 112, (1u << 0) | (1u << 2) | (1u << 5) | (1u << 10), 4);
+	boot_put_le(f + 112, (1u << 0) | (1u << 2) | (1u << 5) | (1u << 10), 4);
 	gas_io(f + 116, LAYOUT_PORT_RESET_CF9, 1, 1);   /* RESET_REG */
 	f[128] = 0x06;                          /* RESET_VALUE: RST_CPU | SYS_RST */
 	f[131] = 4;                             /* FADT minor version (6.4) */
@@ -275,40 +258,40 @@ static size_t build_madt(struct builder *b, unsigned ncpus)
 	uint8_t *m = table_begin(b, "APIC", len, 5, &off);
 	if (!m)
 		return 0;
-	put(m + 36, LAYOUT_LAPIC, 4);
-	put(m + 40, 1, 4);                      /* PCAT_COMPAT: 8259s present */
+	boot_put_le(m + 36, LAYOUT_LAPIC, 4);
+	boot_put_le(m + 40, 1, 4);                      /* PCAT_COMPAT: 8259s present */
 	uint8_t *e = m + 44;
 	for (unsigned i = 0; i < ncpus; i++, e += 8) {
 		e[0] = 0;                       /* Processor Local APIC */
 		e[1] = 8;
 		e[2] = (uint8_t)i;              /* ACPI processor UID */
 		e[3] = (uint8_t)i;              /* APIC ID */
-		put(e + 4, 1, 4);               /* Enabled */
+		boot_put_le(e + 4, 1, 4);               /* Enabled */
 	}
 	e[0] = 1;                               /* I/O APIC */
 	e[1] = 12;
 	e[2] = (uint8_t)ncpus;
-	put(e + 4, LAYOUT_IOAPIC, 4);
-	put(e + 8, 0, 4);                       /* GSI base */
+	boot_put_le(e + 4, LAYOUT_IOAPIC, 4);
+	boot_put_le(e + 8, 0, 4);                       /* GSI base */
 	e += 12;
 	e[0] = 2;                               /* Interrupt Source Override */
 	e[1] = 10;
 	e[2] = 0;                               /* ISA */
 	e[3] = 0;                               /* IRQ0 (PIT) ... */
-	put(e + 4, 2, 4);                       /* ... is GSI 2 */
-	put(e + 8, 0, 2);                       /* conforms to the bus */
+	boot_put_le(e + 4, 2, 4);                       /* ... is GSI 2 */
+	boot_put_le(e + 8, 0, 2);                       /* conforms to the bus */
 	e += 10;
 	e[0] = 2;
 	e[1] = 10;
 	e[2] = 0;
 	e[3] = LAYOUT_IRQ_ACPI_SCI;
-	put(e + 4, LAYOUT_IRQ_ACPI_SCI, 4);
-	put(e + 8, 0x000d, 2);                  /* active high (01), level (11 << 2) */
+	boot_put_le(e + 4, LAYOUT_IRQ_ACPI_SCI, 4);
+	boot_put_le(e + 8, 0x000d, 2);                  /* active high (01), level (11 << 2) */
 	e += 10;
 	e[0] = 4;                               /* Local APIC NMI */
 	e[1] = 6;
 	e[2] = 0xff;                            /* all processors */
-	put(e + 3, 0, 2);                       /* conforms */
+	boot_put_le(e + 3, 0, 2);                       /* conforms */
 	e[5] = 1;                               /* LINT1 */
 	return off;
 }
@@ -320,8 +303,8 @@ static size_t build_mcfg(struct builder *b)
 	uint8_t *m = table_begin(b, "MCFG", len, 1, &off);
 	if (!m)
 		return 0;
-	put(m + 44, LAYOUT_PCI_ECAM_START, 8);
-	put(m + 52, 0, 2);                      /* segment */
+	boot_put_le(m + 44, LAYOUT_PCI_ECAM_START, 8);
+	boot_put_le(m + 52, 0, 2);                      /* segment */
 	m[54] = 0;                              /* start bus */
 	m[55] = (uint8_t)(LAYOUT_PCI_ECAM_SIZE / (1 << 20) - 1);   /* 1 MiB per bus */
 	return off;
@@ -356,16 +339,16 @@ static int build(struct builder *b, const struct acpi_config *cfg)
 	memcpy(r + 9, "VMM   ", 6);
 	r[15] = 2;                              /* revision: ACPI 2.0+ */
 	pointer(b, 1, 16, 4, rsdt);
-	put(r + 20, RSDP_LEN, 4);
+	boot_put_le(r + 20, RSDP_LEN, 4);
 	pointer(b, 1, 24, 8, xsdt);
 
 	for (unsigned i = 0; i < b->ntables; i++) {
 		uint8_t *t = b->buf + b->tables[i];
 		t[9] = 0;
-		t[9] = checksum(t, get32(t + 4));
+		t[9] = boot_checksum(t, boot_get32(t + 4));
 	}
-	r[8] = checksum(r, 20);
-	r[32] = checksum(r, RSDP_LEN);
+	r[8] = boot_checksum(r, 20);
+	r[32] = boot_checksum(r, RSDP_LEN);
 	return b->overflow ? -BOOT_ERR_NO_ROOM : 0;
 }
 
@@ -426,7 +409,7 @@ static uint8_t *loader_cmd(struct acpi_blob *out, uint32_t cmd)
 	uint8_t *e = out->loader + out->loader_len;
 	out->loader_len += ACPI_LOADER_ENTRY_SIZE;
 	memset(e, 0, ACPI_LOADER_ENTRY_SIZE);
-	put(e, cmd, 4);
+	boot_put_le(e, cmd, 4);
 	return e + 4;
 }
 
@@ -435,16 +418,16 @@ static void loader_checksum(struct acpi_blob *out, const char *file, uint32_t fi
 {
 	uint8_t *c = loader_cmd(out, ACPI_LOADER_ADD_CHECKSUM);
 	loader_name(c, file);
-	put(c + 56, field, 4);
-	put(c + 60, start, 4);
-	put(c + 64, len, 4);
+	boot_put_le(c + 56, field, 4);
+	boot_put_le(c + 60, start, 4);
+	boot_put_le(c + 64, len, 4);
 }
 
 static void loader_allocate(struct acpi_blob *out, const char *file, uint32_t align, uint8_t zone)
 {
 	uint8_t *c = loader_cmd(out, ACPI_LOADER_ALLOCATE);
 	loader_name(c, file);
-	put(c + 56, align, 4);
+	boot_put_le(c + 56, align, 4);
 	c[60] = zone;
 }
 
@@ -475,12 +458,12 @@ int acpi_build_blob(const struct acpi_config *cfg, struct acpi_blob *out)
 		uint8_t *c = loader_cmd(out, ACPI_LOADER_ADD_POINTER);
 		loader_name(c, b->ptrs[i].in_rsdp ? ACPI_FILE_RSDP : ACPI_FILE_TABLES);
 		loader_name(c + 56, ACPI_FILE_TABLES);
-		put(c + 112, b->ptrs[i].offset, 4);
+		boot_put_le(c + 112, b->ptrs[i].offset, 4);
 		c[116] = b->ptrs[i].size;
 	}
 	for (unsigned i = 0; i < b->ntables; i++) {
 		uint32_t t = b->tables[i];
-		loader_checksum(out, ACPI_FILE_TABLES, t + 9, t, get32(buf + t + 4));
+		loader_checksum(out, ACPI_FILE_TABLES, t + 9, t, boot_get32(buf + t + 4));
 	}
 	loader_checksum(out, ACPI_FILE_RSDP, 8, 0, 20);
 	loader_checksum(out, ACPI_FILE_RSDP, 32, 0, RSDP_LEN);

@@ -1,6 +1,7 @@
 /* Internal interface between boot.c (dispatcher, file access, command line
  * and initrd placement) and the per-format loaders linux.c, elf.c and
- * multiboot.c. Not part of the public boot/boot.h interface. */
+ * multiboot.c, and the little-endian byte helpers the table builders
+ * (acpi.c, mptable.c) use too. Not part of the public boot/boot.h interface. */
 #ifndef VMM_BOOT_LOADER_H
 #define VMM_BOOT_LOADER_H
 
@@ -98,5 +99,23 @@ static inline uint64_t boot_get64(const uint8_t *p) { return boot_get32(p) | (ui
 static inline void boot_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void boot_put32(uint8_t *p, uint32_t v) { boot_put16(p, (uint16_t)v); boot_put16(p + 2, (uint16_t)(v >> 16)); }
 static inline void boot_put64(uint8_t *p, uint64_t v) { boot_put32(p, (uint32_t)v); boot_put32(p + 4, (uint32_t)(v >> 32)); }
+
+/* Writes the n low bytes of v at p, little-endian (table fields of any width). */
+static inline void boot_put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The byte that makes the n bytes at p sum to 0 modulo 256, as the ACPI
+ * (ACPI 6.4 5.2.5.3, 5.2.6) and MP table (MP spec 4.1, 4.2) checksums want
+ * when their own field is 0 while summing. */
+static inline uint8_t boot_checksum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + p[i]);
+	return (uint8_t)(0 - s);
+}
 
 #endif

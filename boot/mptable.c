@@ -8,6 +8,7 @@
 
 #include "boot/boot.h"
 #include "boot/layout.h"
+#include "boot/loader.h"
 #include "vmm/memory.h"
 
 #define MPF_LEN      16
@@ -16,26 +17,12 @@
 #define ENTRY_LEN    8
 #define NUM_ISA_IRQS 15      /* 0..15 without 2: IRQ0 owns IOAPIC pin 2 */
 
-static void put(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return (uint8_t)(0 - s);
-}
-
 static uint8_t *intr(uint8_t *e, uint8_t type, uint8_t irqtype, uint16_t flags,
 		     uint8_t bus_irq, uint8_t dst_id, uint8_t dst_pin)
 {
 	e[0] = type;
 	e[1] = irqtype;
-	put(e + 2, flags, 2);
+	boot_put_le(e + 2, flags, 2);
 	e[4] = 0;                               /* source bus: ISA, bus 0 */
 	e[5] = bus_irq;
 	e[6] = dst_id;
@@ -64,12 +51,12 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus)
 
 	memset(t, 0, len);
 	memcpy(t, "PCMP", 4);
-	put(t + 4, len, 2);                     /* base table length */
+	boot_put_le(t + 4, len, 2);                     /* base table length */
 	t[6] = 4;                               /* spec revision 1.4 */
 	memcpy(t + 8, "VMM     ", 8);           /* OEM ID */
 	memcpy(t + 16, "VMM PC      ", 12);     /* product ID */
-	put(t + 34, ncpus + 2 + NUM_ISA_IRQS + 2, 2);   /* entry count */
-	put(t + 36, LAYOUT_LAPIC, 4);
+	boot_put_le(t + 34, ncpus + 2 + NUM_ISA_IRQS + 2, 2);   /* entry count */
+	boot_put_le(t + 36, LAYOUT_LAPIC, 4);
 
 	uint8_t *e = t + HDR_LEN;
 	for (unsigned i = 0; i < ncpus; i++, e += CPU_LEN) {
@@ -77,8 +64,8 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus)
 		e[1] = (uint8_t)i;              /* local APIC ID */
 		e[2] = 0x14;                    /* local APIC version (integrated) */
 		e[3] = 0x01 | (i == 0 ? 0x02 : 0);   /* EN, BP on CPU 0 */
-		put(e + 4, 0x600, 4);           /* CPU signature: family 6 */
-		put(e + 8, 0x201, 4);           /* feature flags: FPU, APIC */
+		boot_put_le(e + 4, 0x600, 4);           /* CPU signature: family 6 */
+		boot_put_le(e + 8, 0x201, 4);           /* feature flags: FPU, APIC */
 	}
 	e[0] = 1;                               /* bus */
 	e[1] = 0;
@@ -88,7 +75,7 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus)
 	e[1] = ioapic_id;
 	e[2] = 0x11;                            /* version */
 	e[3] = 0x01;                            /* EN */
-	put(e + 4, LAYOUT_IOAPIC, 4);
+	boot_put_le(e + 4, LAYOUT_IOAPIC, 4);
 	e += ENTRY_LEN;
 	for (unsigned irq = 0; irq < 16; irq++) {
 		if (irq == 2)
@@ -100,13 +87,13 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus)
 	}
 	e = intr(e, 4, 3 /* ExtINT */, 0, 0, 0xff, 0);   /* LINT0 of every CPU */
 	intr(e, 4, 1 /* NMI */, 0, 0, 0xff, 1);          /* LINT1 */
-	t[7] = checksum(t, len);
+	t[7] = boot_checksum(t, len);
 
 	memset(mpf, 0, MPF_LEN);
 	memcpy(mpf, "_MP_", 4);
-	put(mpf + 4, table_gpa, 4);
+	boot_put_le(mpf + 4, table_gpa, 4);
 	mpf[8] = 1;                             /* length in 16-byte units */
 	mpf[9] = 4;                             /* spec revision 1.4 */
-	mpf[10] = checksum(mpf, MPF_LEN);
+	mpf[10] = boot_checksum(mpf, MPF_LEN);
 	return 0;
 }
