@@ -121,6 +121,23 @@ static unsigned order_base2(unsigned n)
 	return s;
 }
 
+/* Leaf fn (index 0), appended zeroed at e[*n] when absent; NULL when the
+ * table is full (cap entries). */
+static struct cpuid_entry *find_or_add(struct cpuid_entry *e, unsigned *n, unsigned cap,
+				       uint32_t fn)
+{
+	struct cpuid_entry *c = cpuid_find(e, *n, fn, 0);
+
+	if (c)
+		return c;
+	if (*n >= cap)
+		return NULL;
+	c = &e[(*n)++];
+	memset(c, 0, sizeof(*c));
+	c->function = fn;
+	return c;
+}
+
 int cpuid_set_vcpu(struct cpuid_entry *e, unsigned n, unsigned cap,
 		   unsigned index, unsigned ncpus)
 {
@@ -183,26 +200,16 @@ int cpuid_set_vcpu(struct cpuid_entry *e, unsigned n, unsigned cap,
 	c = cpuid_find(e, n, 0x40000001, 0);
 	if (c)
 		features = c->eax;
-	c = cpuid_find(e, n, 0x40000000, 0);
-	if (!c) {
-		if (n >= cap)
-			return -ENOSPC;
-		c = &e[n++];
-		memset(c, 0, sizeof(*c));
-		c->function = 0x40000000;
-	}
+	c = find_or_add(e, &n, cap, 0x40000000);
+	if (!c)
+		return -ENOSPC;
 	c->eax = 0x40000001;
 	memcpy(&c->ebx, sig, 4);
 	memcpy(&c->ecx, sig + 4, 4);
 	memcpy(&c->edx, sig + 8, 4);
-	c = cpuid_find(e, n, 0x40000001, 0);
-	if (!c) {
-		if (n >= cap)
-			return -ENOSPC;
-		c = &e[n++];
-		memset(c, 0, sizeof(*c));
-		c->function = 0x40000001;
-	}
+	c = find_or_add(e, &n, cap, 0x40000001);
+	if (!c)
+		return -ENOSPC;
 	c->eax = features;
 	c->ebx = c->ecx = c->edx = 0;
 	return (int)n;
