@@ -232,23 +232,32 @@ static void on_timer(void *opaque, uint32_t events)
 	flush_pending(c);
 }
 
-static void on_stdin(void *opaque, uint32_t events)
+/* Reads what fits in the pending buffer's room from fd (stdin, the pty
+ * master or the socket client, all but stdin non-blocking) and processes
+ * it. Returns 0, or -1 at EOF or on an error: the caller drops fd. */
+static int read_input(struct chardev *c, int fd)
 {
-	struct chardev *c = opaque;
 	uint8_t buf[256];
 	size_t room = sizeof(c->pending) - c->npending;
 	if (room == 0)
-		return;   /* a zero-length read would look like EOF */
-	ssize_t n = read(c->in_fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+		return 0;   /* a zero-length read would look like EOF */
+	ssize_t n = read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {       /* EOF or error: no more input, keep running */
+		return 0;
+	if (n <= 0)
+		return -1;
+	process_input(c, buf, (size_t)n);
+	return 0;
+}
+
+static void on_stdin(void *opaque, uint32_t events)
+{
+	struct chardev *c = opaque;
+	if (read_input(c, c->in_fd) < 0) {   /* EOF or error: no more input, keep running */
 		event_loop_del(c->loop, c->in_fd);
 		c->in_fd = -1;
 		c->in_watched = 0;
-		return;
 	}
-	process_input(c, buf, (size_t)n);
 }
 
 static void close_client(struct chardev *c)
@@ -266,18 +275,8 @@ static void close_client(struct chardev *c)
 static void on_client(void *opaque, uint32_t events)
 {
 	struct chardev *c = opaque;
-	uint8_t buf[256];
-	size_t room = sizeof(c->pending) - c->npending;
-	if (room == 0)
-		return;
-	ssize_t n = recv(c->client_fd, buf, room < sizeof(buf) ? room : sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
+	if (read_input(c, c->client_fd) < 0)
 		close_client(c);
-		return;
-	}
-	process_input(c, buf, (size_t)n);
 }
 
 static void on_accept(void *opaque, uint32_t events)
