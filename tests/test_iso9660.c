@@ -7,6 +7,7 @@
 #endif
 #include "boot/iso9660.h"
 #include "check.h"
+#include "test_util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -26,19 +27,12 @@ static int mem_read(void *opaque, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* tree/rel in tmpdir: the tree make_iso packs */
 static void put_file(const char *rel, const char *text)
 {
-	char p[512];
-	snprintf(p, sizeof(p), "%s/tree/%s", tmpdir, rel);
-	for (char *s = p + strlen(tmpdir) + 1; (s = strchr(s, '/')); s++) {
-		*s = 0;
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	FILE *f = fopen(p, "w");
-	if (!f) { perror(p); exit(2); }
-	fputs(text, f);
-	fclose(f);
+	char r[256];
+	snprintf(r, sizeof(r), "tree/%s", rel);
+	test_put_file(tmpdir, r, text, strlen(text));
 }
 
 static int make_iso(const char *name, const char *opts)

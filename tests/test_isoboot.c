@@ -6,6 +6,7 @@
 #endif
 #include "boot/isoboot.h"
 #include "check.h"
+#include "test_util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -167,18 +168,12 @@ static void test_syslinux(void)
 
 static char tmpdir[] = "/tmp/test_isoboot.XXXXXX";
 
+/* tree/rel in tmpdir: the tree the ISOs are made of */
 static void put_file(const char *rel, const void *data, size_t len)
 {
-	char p[512];
-	snprintf(p, sizeof(p), "%s/tree/%s", tmpdir, rel);
-	for (char *s = p + strlen(tmpdir) + 1; (s = strchr(s, '/')); s++) {
-		*s = 0;
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	FILE *f = fopen(p, "w");
-	if (!f || fwrite(data, 1, len, f) != len) { perror(p); exit(2); }
-	fclose(f);
+	char r[256];
+	snprintf(r, sizeof(r), "tree/%s", rel);
+	test_put_file(tmpdir, r, data, len);
 }
 
 static void slurp_check(const char *path, const void *want, size_t len)

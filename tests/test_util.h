@@ -1,14 +1,18 @@
 /* Small helpers several host-side unit tests share, header-only so each
  * test counts its CHECKs itself (tests/check.h): little-endian field reads
  * and byte checksums of guest tables (ACPI 6.5 5.2, MP 1.4 4), port I/O
- * through a bus, a vm_control that counts requests, and the fw_cfg port
- * interface (QEMU docs/specs/fw_cfg.rst: selector, data byte). */
+ * through a bus, a vm_control that counts requests, the fw_cfg port
+ * interface (QEMU docs/specs/fw_cfg.rst: selector, data byte), and files
+ * for the image trees tests pack with xorriso. */
 #ifndef VMM_TESTS_TEST_UTIL_H
 #define VMM_TESTS_TEST_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "devices/fw_cfg.h"
 #include "devices/vm_control.h"
@@ -96,6 +100,22 @@ static inline int test_fw_cfg_find(struct bus *pio, uint16_t base, const char *n
 		}
 	}
 	return -1;
+}
+
+/* Writes len bytes of data to root/rel, creating the directories of rel
+ * below root on the way; exits with status 2 when it cannot. */
+static inline void test_put_file(const char *root, const char *rel, const void *data, size_t len)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
+		*s = 0;
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	FILE *f = fopen(p, "w");
+	if (!f || fwrite(data, 1, len, f) != len) { perror(p); exit(2); }
+	fclose(f);
 }
 
 #endif
