@@ -51,6 +51,18 @@ int img_parse_size(const char *s, uint64_t *out)
 	ip = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -EINVAL;
+	if (ip == 0 && (*end == 'x' || *end == 'X')) {
+		/* qemu_strtosz: hexadecimal, with no fraction (a suffix is
+		 * deprecated in QEMU 7.2 but still taken). */
+		ip = strtoull(s, &end, 16);
+		shift = errno || end == s + 2 ? -1 : suffix_shift(*end);
+		if (shift < 0 || (*end && end[1]))
+			return -EINVAL;
+		if (shift && ip > (UINT64_MAX >> shift))
+			return -ERANGE;
+		*out = (uint64_t)ip << shift;
+		return 0;
+	}
 	if (*end == '.') {
 		char *fend;
 
@@ -77,21 +89,45 @@ int img_parse_int(const char *s, int64_t *out)
 
 	if (s && strchr(s, '.'))
 		return -EINVAL;
-	if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		char *end;
-
-		errno = 0;
-		v = strtoull(s, &end, 16);
-		if (errno || end == s + 2 || *end)
-			return -EINVAL;
-	} else {
-		ret = img_parse_size(s, &v);
-		if (ret < 0)
-			return ret;
-	}
+	ret = img_parse_size(s, &v);
+	if (ret < 0)
+		return ret;
 	if (v > INT64_MAX)
 		return -ERANGE;
 	*out = (int64_t)v;
+	return 0;
+}
+
+int img_cvtnum(const char *name, const char *s, uint64_t max, uint64_t *out)
+{
+	int ret = img_parse_size(s, out);
+
+	if (ret == -EINVAL) {
+		img_error("Invalid %s specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
+			  name);
+		return ret;
+	}
+	if (ret < 0 || *out > max) {
+		img_error("Invalid %s specified. Must be between 0 and %llu.", name, (unsigned long long)max);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+int img_parse_ulong(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (errno || end == s || *end)
+		return -EINVAL;
+	*out = v;
 	return 0;
 }
 

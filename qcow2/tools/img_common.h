@@ -25,6 +25,12 @@ void img_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int img_parse_size(const char *s, uint64_t *out);
 /* qemu-io's offsets and lengths: same suffixes, integers only. */
 int img_parse_int(const char *s, int64_t *out);
+/* qemu-img's cvtnum_full(name, s, 0, max): a size as img_parse_size; on
+ * error prints qemu-img's message (on one line) and returns < 0. */
+int img_cvtnum(const char *name, const char *s, uint64_t max, uint64_t *out);
+/* qemu_strtoul(s, NULL, 0, ...) as qemu-img takes counts: decimal, 0x hex or
+ * 0 octal, no suffix, nothing after the number. 0 or -EINVAL/-ERANGE. */
+int img_parse_ulong(const char *s, uint64_t *out);
 
 /* qemu's size_to_str(): "1 GiB", "324 KiB", "0 B". buf >= 32 bytes. */
 void img_size_str(uint64_t val, char *buf, size_t size);

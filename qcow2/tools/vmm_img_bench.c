@@ -89,7 +89,7 @@ int img_cmd_bench(int argc, char **argv)
 	struct bench b = { 0 };
 	struct bench_slot *slots = NULL;
 	uint64_t v, bufsize = 4096, step = 0, offset = 0;
-	int count = 75000, depth = 64, pattern = 0, quiet = 0, native = 0, c, ret, status = 1, shown_depth;
+	int count = 75000, depth = 64, pattern = 0, native = 0, c, ret, status = 1, shown_depth;
 	struct timespec t0, t1, dt;
 
 	opterr = 0;
@@ -97,14 +97,14 @@ int img_cmd_bench(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":c:d:f:ni:o:qs:S:t:wU", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (img_parse_size(optarg, &v) < 0 || v == 0 || v > INT32_MAX) {
+			if (img_parse_ulong(optarg, &v) < 0 || v > INT32_MAX) {
 				img_error("Invalid request count specified");
 				return 1;
 			}
 			count = (int)v;
 			break;
 		case 'd':
-			if (img_parse_size(optarg, &v) < 0 || v == 0 || v > 4096) {
+			if (img_parse_ulong(optarg, &v) < 0 || v == 0 || v > INT32_MAX) {
 				img_error("Invalid queue depth specified");
 				return 1;
 			}
@@ -121,37 +121,31 @@ int img_cmd_bench(int argc, char **argv)
 				setenv("VMM_BLOCK_THREADS", "1", 1);
 			break;
 		case 'o':
-			if (img_parse_size(optarg, &offset) < 0) {
-				img_error("Invalid offset specified");
+			if (img_cvtnum("offset", optarg, INT64_MAX, &offset) < 0)
 				return 1;
-			}
 			break;
-		case 'q': quiet = 1; break;
+		case 'q': break;   /* qemu-img bench prints its two lines regardless */
 		case 's':
-			if (img_parse_size(optarg, &bufsize) < 0 || !bufsize || bufsize > INT32_MAX) {
-				img_error("Invalid buffer size specified");
+			if (img_cvtnum("buffer size", optarg, INT32_MAX, &bufsize) < 0)
 				return 1;
-			}
 			break;
 		case 'S':
-			if (img_parse_size(optarg, &step) < 0 || step > INT32_MAX) {
-				img_error("Invalid step size specified");
+			if (img_cvtnum("step_size", optarg, INT32_MAX, &step) < 0)
 				return 1;
-			}
 			break;
 		case 't': cache = optarg; break;
 		case 'w': b.is_write = 1; break;
 		case 'U': break;
 		case 'D': break;
 		case 'I':
-			if (img_parse_size(optarg, &v) < 0 || v > INT32_MAX) {
+			if (img_parse_ulong(optarg, &v) < 0 || v > INT32_MAX) {
 				img_error("Invalid flush interval specified");
 				return 1;
 			}
 			b.flush_interval = (int)v;
 			break;
 		case 'P':
-			if (img_parse_size(optarg, &v) < 0 || v > 0xff) {
+			if (img_parse_ulong(optarg, &v) < 0 || v > 0xff) {
 				img_error("Invalid pattern byte specified");
 				return 1;
 			}
@@ -165,6 +159,10 @@ int img_cmd_bench(int argc, char **argv)
 		return img_bad_usage("bench", "Expecting one image file name");
 	if (b.flush_interval && !b.is_write) {
 		img_error("--flush-interval is only available in write tests");
+		return 1;
+	}
+	if (b.flush_interval && b.flush_interval < depth) {
+		img_error("Flush interval can't be smaller than depth");
 		return 1;
 	}
 	if (!step)
@@ -187,7 +185,7 @@ int img_cmd_bench(int argc, char **argv)
 	}
 	shown_depth = depth;
 	if (depth > count)
-		depth = count;
+		depth = count ? count : 1;   /* -c 0: no request, as qemu-img */
 	b.buf = img_alloc_buf((size_t)(bufsize * (uint64_t)depth));
 	slots = calloc((size_t)depth, sizeof(*slots));
 	if (!b.buf || !slots) {
@@ -200,15 +198,13 @@ int img_cmd_bench(int argc, char **argv)
 		slots[i].iov.iov_base = b.buf + (size_t)i * bufsize;
 		slots[i].iov.iov_len = (size_t)bufsize;
 	}
-	if (!quiet) {
-		printf("Sending %d %s requests, %d bytes each, %d in parallel (starting at offset %" PRIu64
-		       ", step size %d)\n", count, b.is_write ? "write" : "read", (int)bufsize, shown_depth, offset, (int)step);
-		if (b.flush_interval)
-			printf("Sending flush every %d requests\n", b.flush_interval);
-		fflush(stdout);
-	}
+	printf("Sending %d %s requests, %d bytes each, %d in parallel (starting at offset %" PRIu64
+	       ", step size %d)\n", count, b.is_write ? "write" : "read", (int)bufsize, shown_depth, offset, (int)step);
+	if (b.flush_interval)
+		printf("Sending flush every %d requests\n", b.flush_interval);
+	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < depth && !b.error; i++)
+	for (int i = 0; i < depth && i < count && !b.error; i++)
 		bench_issue(&b, &slots[i]);
 	while (b.in_flight || b.in_flush) {
 		ret = block_engine_poll(b.bs->engine, 1);
@@ -223,8 +219,7 @@ int img_cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	dt = img_time_sub(t1, t0);
-	if (!quiet)
-		printf("Run completed in %3.3f seconds.\n", (double)dt.tv_sec + dt.tv_nsec / 1e9);
+	printf("Run completed in %3.3f seconds.\n", (double)dt.tv_sec + dt.tv_nsec / 1e9);
 	status = 0;
 	if (b.is_write && img_is_qcow2(b.bs) && qcow2_flush_metadata(b.bs) < 0)
 		status = 1;

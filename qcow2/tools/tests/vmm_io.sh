@@ -61,6 +61,22 @@ for args in "-c 100 -d 8" "-c 300 -d 4 -w --pattern=90 -s 8k -S 16k -o 4096"; do
 		ok "bench $args: $(head -1 v.out)"
 	else bad "bench $args: '$(cat v.out)' vs qemu-img '$(cat q.out)'"; fi
 done
+# Numbers as qemu-img takes them: counts in C syntax (0x, 0 octal, no
+# suffix), sizes with suffixes or in hex; -q does not hide bench's lines;
+# the same exit status and lines (times masked), errors included (qemu-img
+# splits its size hint over two lines, vmm-img prints it on one).
+for args in "-c 0x10 -d 010 -s 8k -S 0x2000" "-c 0" "-q -c 2" "-c 3 -d 5000" "-c 1k" "-c -1" \
+	"--pattern=0x100 -w" "-c 4 -w --pattern=0x5a --flush-interval=0x10 -d 2" "-c 4 -w --flush-interval=2" \
+	"-c 2 -s 0x1.5" "-c 1 -s 0" "-c 1 -S 3G" "-c 1 -o 0x1000"; do
+	qemu-img bench -f raw $args b.raw >q.out 2>&1
+	qrc=$?
+	"$IMG" bench -f raw $args b.raw >v.out 2>&1
+	vrc=$?
+	q=$(sed 's/^qemu-img: //; s/in [0-9.]* seconds/in T seconds/' q.out | tr '\n' ' ')
+	v=$(sed 's/^vmm-img: //; s/in [0-9.]* seconds/in T seconds/' v.out | tr '\n' ' ')
+	if [ "$q" = "$v" ] && [ $qrc -eq $vrc ]; then ok "bench $args: exit $vrc, $(head -1 v.out)"
+	else bad "bench $args: exit $vrc '$(cat v.out)' vs qemu-img exit $qrc '$(cat q.out)'"; fi
+done
 qemu-img create -q -f raw b.raw 1M
 "$IMG" bench -f raw -c 64 -d 16 -w --pattern=90 -s 16k -S 16k b.raw >/dev/null 2>&1
 check "bench -w wrote its pattern over the whole 1 MiB" qemu-io -f raw -c 'read -P 90 0 1M' b.raw
