@@ -30,7 +30,9 @@ static struct timespec now(void)
 	return t;
 }
 
-static void print_report(const char *op, struct timespec t0, int64_t offset, int64_t total, int cnt)
+/* qemu-io's report; -C (cflag): "bytes,ops,H:MM:SS.cc,bytes/sec,ops/sec". */
+static void print_report(const char *op, struct timespec t0, int64_t offset, int64_t total, int cnt,
+			 int cflag)
 {
 	struct timespec t = img_time_sub(now(), t0);
 	double secs = (double)t.tv_sec + t.tv_nsec / 1e9;
@@ -38,6 +40,13 @@ static void print_report(const char *op, struct timespec t0, int64_t offset, int
 
 	if (secs <= 0)
 		secs = 1e-9;
+	if (cflag) {
+		unsigned long s = (unsigned long)t.tv_sec;
+
+		printf("%" PRId64 ",%d,%lu:%02lu:%05.2f,%.3f,%.3f\n", total, cnt, s / 3600, (s / 60) % 60,
+		       (double)(s % 60) + t.tv_nsec / 1e9, (double)total / secs, (double)cnt / secs);
+		return;
+	}
 	img_timestr(&t, ts, sizeof(ts));
 	img_cvtstr((double)total, s1, sizeof(s1));
 	img_cvtstr((double)total / secs, s2, sizeof(s2));
@@ -60,6 +69,16 @@ static void dump_buffer(const uint8_t *p, int64_t offset, int64_t len)
 	}
 }
 
+static void usage_line(const char *cmd);
+
+/* qemu-io's getopt: glibc's own "cmd: invalid option" line on stderr, then
+ * the command's usage line on stdout. */
+static int bad_option(const char *cmd)
+{
+	usage_line(cmd);
+	return -EINVAL;
+}
+
 static int parse_num(const char *s, int64_t *out)
 {
 	if (img_parse_int(s, out) < 0) {
@@ -75,7 +94,7 @@ static int parse_pattern(const char *s, int *out)
 	long v = strtol(s, &end, 0);
 
 	if (!*s || *end || v < 0 || v > 255) {
-		printf("non-numeric pattern argument -- %s\n", s);
+		printf("%s is not a valid pattern byte\n", s);
 		return -EINVAL;
 	}
 	*out = (int)v;
@@ -85,7 +104,7 @@ static int parse_pattern(const char *s, int *out)
 static int need_open(struct io_state *st)
 {
 	if (!st->bs) {
-		printf("no file open, try 'help open'\n");
+		fprintf(stderr, "no file open, try 'help open'\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -101,10 +120,8 @@ static int in_range(struct io_state *st, int64_t off, int64_t len)
  * offset and the total length; prints qemu-io's error for a wrong count. */
 static int parse_off_len(int argc, char **argv, int vectored, int64_t *off, int64_t *len)
 {
-	if (argc - optind < 2 || (!vectored && argc - optind != 2)) {
-		printf("bad number of arguments\n");
-		return -EINVAL;
-	}
+	if (argc - optind < 2 || (!vectored && argc - optind != 2))
+		return bad_option(argv[0]);
 	if (parse_num(argv[optind], off) < 0)
 		return -EINVAL;
 	*len = 0;
@@ -121,20 +138,22 @@ static int parse_off_len(int argc, char **argv, int vectored, int64_t *off, int6
 static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 {
 	int64_t off, len, poff = 0, plen = -1;
-	int pattern = -1, verbose = 0, quiet = 0, c, ret;
+	int pattern = -1, verbose = 0, quiet = 0, cflag = 0, c, ret;
 	uint8_t *buf;
 	struct timespec t0;
 
 	optind = 0;
+	opterr = 1;
 	while ((c = getopt(argc, argv, vectored ? "+CqvP:" : "+abCqvP:s:l:")) != -1) {
 		switch (c) {
 		case 'P': if (parse_pattern(optarg, &pattern) < 0) return -EINVAL; break;
 		case 'v': verbose = 1; break;
 		case 'q': quiet = 1; break;
-		case 'C': case 'a': case 'b': break;
+		case 'C': cflag = 1; break;
+		case 'a': case 'b': break;
 		case 's': if (parse_num(optarg, &poff) < 0) return -EINVAL; break;
 		case 'l': if (parse_num(optarg, &plen) < 0) return -EINVAL; break;
-		default: printf("invalid option -- '%c'\n", optopt); return -EINVAL;
+		default: return bad_option(argv[0]);
 		}
 	}
 	if (need_open(st) < 0)
@@ -170,7 +189,7 @@ static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 	if (!quiet) {
 		if (verbose)
 			dump_buffer(buf, off, len);
-		print_report(vectored ? "read" : "read", t0, off, len, 1);
+		print_report("read", t0, off, len, 1, cflag);
 	}
 	free(buf);
 	return ret;
@@ -179,11 +198,12 @@ static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 {
 	int64_t off, len;
-	int pattern = 0xcd, zero = 0, unmap = 0, compressed = 0, quiet = 0, pflag = 0, c, ret;
+	int pattern = 0xcd, zero = 0, unmap = 0, compressed = 0, quiet = 0, pflag = 0, cflag = 0, c, ret;
 	uint8_t *buf = NULL;
 	struct timespec t0;
 
 	optind = 0;
+	opterr = 1;
 	while ((c = getopt(argc, argv, vectored ? "+CfqP:" : "+bcCfnquzP:")) != -1) {
 		switch (c) {
 		case 'P': if (parse_pattern(optarg, &pattern) < 0) return -EINVAL; pflag = 1; break;
@@ -191,14 +211,15 @@ static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 		case 'u': unmap = 1; break;
 		case 'c': compressed = 1; break;
 		case 'q': quiet = 1; break;
-		case 'C': case 'f': case 'n': case 'b': break;
-		default: printf("invalid option -- '%c'\n", optopt); return -EINVAL;
+		case 'C': cflag = 1; break;
+		case 'f': case 'n': case 'b': break;
+		default: return bad_option(argv[0]);
 		}
 	}
 	if (need_open(st) < 0)
 		return -EINVAL;
 	if (zero && pflag) {
-		printf("-z and -P cannot be specified at the same time\n");
+		printf("Only one of -z, -P, and -s can be specified at the same time\n");
 		return -EINVAL;
 	}
 	if (unmap && !zero) {
@@ -234,7 +255,7 @@ static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 		return ret;
 	}
 	if (!quiet)
-		print_report("wrote", t0, off, len, 1);
+		print_report("wrote", t0, off, len, 1, cflag);
 	return 0;
 }
 
@@ -242,10 +263,8 @@ static int two_numbers(struct io_state *st, int argc, char **argv, int64_t *off,
 {
 	if (need_open(st) < 0)
 		return -EINVAL;
-	if (argc - optind != 2) {
-		printf("bad number of arguments\n");
-		return -EINVAL;
-	}
+	if (argc - optind != 2)
+		return bad_option(argv[0]);
 	if (parse_num(argv[optind], off) < 0 || parse_num(argv[optind + 1], len) < 0)
 		return -EINVAL;
 	return 0;
@@ -254,17 +273,18 @@ static int two_numbers(struct io_state *st, int argc, char **argv, int64_t *off,
 static int cmd_discard(struct io_state *st, int argc, char **argv)
 {
 	int64_t off, len;
-	int quiet = 0, c, ret;
+	int quiet = 0, cflag = 0, c, ret;
 	struct timespec t0;
 
 	optind = 0;
+	opterr = 1;
 	while ((c = getopt(argc, argv, "+Cq")) != -1) {
 		if (c == 'q')
 			quiet = 1;
-		else if (c != 'C') {
-			printf("invalid option -- '%c'\n", optopt);
-			return -EINVAL;
-		}
+		else if (c == 'C')
+			cflag = 1;
+		else
+			return bad_option(argv[0]);
 	}
 	if (two_numbers(st, argc, argv, &off, &len) < 0)
 		return -EINVAL;
@@ -275,67 +295,77 @@ static int cmd_discard(struct io_state *st, int argc, char **argv)
 		return ret;
 	}
 	if (!quiet)
-		print_report("discard", t0, off, len, 1);
+		print_report("discard", t0, off, len, 1, cflag);
 	return 0;
+}
+
+/* qemu-io's bdrv_is_allocated(): the open image's own layer only (a raw
+ * image is allocated everywhere); *pnum 0 at or past the end. */
+static int top_allocated(struct io_state *st, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	uint64_t host;
+	int flags, ret;
+
+	if (off >= st->bs->size) {
+		*pnum = 0;
+		return 0;
+	}
+	len = len < st->bs->size - off ? len : st->bs->size - off;
+	if (!img_is_qcow2(st->bs)) {
+		*pnum = len;
+		return 1;
+	}
+	ret = img_block_status(st->bs, off, len, pnum, &host, &flags);
+	if (ret < 0)
+		return ret;
+	return !!(flags & BLOCK_STATUS_ALLOCATED);
 }
 
 static int cmd_alloc(struct io_state *st, int argc, char **argv)
 {
 	int64_t off, count = 512, remaining, sum = 0;
 	char s1[64];
-	int ret;
 
-	if (need_open(st) < 0)
-		return -EINVAL;
-	if (argc < 2 || argc > 3) {
-		printf("bad number of arguments\n");
-		return -EINVAL;
-	}
 	if (parse_num(argv[1], &off) < 0 || (argc == 3 && parse_num(argv[2], &count) < 0))
 		return -EINVAL;
-	if (!in_range(st, off, count)) {
-		printf("alloc failed: %s\n", strerror(EIO));
-		return -EIO;
-	}
 	remaining = count;
 	while (remaining > 0) {
-		uint64_t pnum, host;
-		int flags;
+		uint64_t pnum;
+		int ret = top_allocated(st, (uint64_t)(off + count - remaining), (uint64_t)remaining, &pnum);
 
-		ret = img_block_status(st->bs, (uint64_t)(off + count - remaining), (uint64_t)remaining, &pnum, &host, &flags);
 		if (ret < 0) {
 			printf("is_allocated failed: %s\n", img_strerror(ret));
 			return ret;
 		}
-		if ((flags & BLOCK_STATUS_ALLOCATED) || (!img_is_qcow2(st->bs)))
+		if (ret)
 			sum += (int64_t)pnum;
 		remaining -= (int64_t)pnum;
+		if (!pnum) {    /* past the end: count what exists */
+			count -= remaining;
+			remaining = 0;
+		}
 	}
 	img_cvtstr((double)off, s1, sizeof(s1));
 	printf("%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n", sum, count, s1);
 	return 0;
 }
 
-static int cmd_map(struct io_state *st, int argc, char **argv)
+static int cmd_map(struct io_state *st)
 {
-	uint64_t off = 0, size;
+	uint64_t off = 0, size = st->bs->size;
 	int cur = -1;
 	uint64_t start = 0;
 
-	if (need_open(st) < 0)
-		return -EINVAL;
-	size = st->bs->size;
 	while (off <= size) {
-		uint64_t pnum = 0, host;
-		int flags = 0, depth, alloc = -1, ret;
+		uint64_t pnum = 0;
+		int alloc = -1;
 
 		if (off < size) {
-			ret = img_chain_status(st->bs, off, size - off, &pnum, &host, &flags, &depth, NULL);
-			if (ret < 0) {
-				printf("map failed: %s\n", img_strerror(ret));
-				return ret;
+			alloc = top_allocated(st, off, size - off, &pnum);
+			if (alloc < 0) {
+				printf("map failed: %s\n", img_strerror(alloc));
+				return alloc;
 			}
-			alloc = !!(flags & BLOCK_STATUS_ALLOCATED);
 		}
 		if (cur >= 0 && alloc != cur) {
 			char s1[64], s2[64];
@@ -436,6 +466,7 @@ static int cmd_open(struct io_state *st, int argc, char **argv)
 	int ro = 0, c;
 
 	optind = 0;
+	opterr = 1;
 	while ((c = getopt(argc, argv, "+rsCnkUt:d:o:f:")) != -1) {
 		switch (c) {
 		case 'r': ro = 1; break;
@@ -447,13 +478,11 @@ static int cmd_open(struct io_state *st, int argc, char **argv)
 				fmt = optarg + 7;
 			break;
 		case 's': case 'C': case 'k': case 'U': case 'd': break;
-		default: printf("invalid option -- '%c'\n", optopt); return -EINVAL;
+		default: return bad_option(argv[0]);
 		}
 	}
-	if (argc - optind != 1) {
-		printf("bad number of arguments\n");
-		return -EINVAL;
-	}
+	if (argc - optind != 1)
+		return bad_option(argv[0]);
 	return do_open(st, argv[optind], fmt, ro, cache);
 }
 
@@ -462,12 +491,8 @@ static int cmd_truncate(struct io_state *st, int argc, char **argv)
 	int64_t size;
 	int ret;
 
-	if (need_open(st) < 0)
-		return -EINVAL;
-	if (argc != 2 && !(argc == 4 && !strcmp(argv[1], "-m"))) {
-		printf("bad number of arguments\n");
-		return -EINVAL;
-	}
+	if (argc != 2 && !(argc == 4 && !strcmp(argv[1], "-m")))
+		return bad_option(argv[0]);
 	if (parse_num(argv[argc - 1], &size) < 0)
 		return -EINVAL;
 	ret = img_truncate(st->bs, (uint64_t)size);
@@ -491,14 +516,70 @@ static const char *const help_lines[] = {
 	"map  -- prints the allocated areas of a file",
 	"open [-rn] [-t cache] [-f fmt] [path] -- open the file specified by path",
 	"quit -- exit the program",
-	"read [-Cqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset",
+	"read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset",
 	"readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes at a specified offset",
-	"sigraise signal -- raises a signal (simulates a crash without clean-up)",
+	"sigraise signal -- raises a signal",
 	"sleep -- waits for the given value in milliseconds",
-	"truncate off -- truncates the current file at the given offset",
-	"write [-cCfquz] [-P pattern] off len -- writes a number of bytes at a specified offset",
+	"truncate [-m prealloc_mode] off -- truncates the current file at the given offset",
+	"write [-bcCfnquz] [-P pattern] off len -- writes a number of bytes at a specified offset",
 	"writev [-Cfq] [-P pattern] off len [len..] -- writes a number of bytes at a specified offset",
 };
+
+static void usage_line(const char *cmd)
+{
+	size_t n = strlen(cmd);
+
+	for (size_t i = 0; i < sizeof(help_lines) / sizeof(help_lines[0]); i++)
+		if (!strncmp(help_lines[i], cmd, n) && help_lines[i][n] == ' ')
+			printf("%s\n", help_lines[i]);
+}
+
+/* qemu-io's command table: the checks command() makes before running one
+ * (an open file unless nofile, argument count, write permission). */
+struct io_cmd {
+	const char *name, *alias;
+	int argmin, argmax, nofile, write;
+};
+static const struct io_cmd io_cmds[] = {
+	{ "read", "r", 2, -1, 0, 0 },  { "readv", NULL, 2, -1, 0, 0 },  { "write", "w", 2, -1, 0, 1 },
+	{ "writev", NULL, 2, -1, 0, 1 }, { "discard", "d", 2, -1, 0, 1 }, { "alloc", NULL, 1, 2, 0, 0 },
+	{ "map", NULL, 0, 0, 0, 0 },   { "info", "i", 0, 0, 0, 0 },    { "open", "o", 1, -1, 1, 0 },
+	{ "truncate", "t", 1, 3, 0, 1 }, { "close", "c", 0, 0, 0, 0 },  { "quit", "q", 0, -1, 1, 0 },
+	{ "exit", NULL, 0, -1, 1, 0 }, { "help", "?", 0, 1, 1, 0 },    { "abort", NULL, 0, 0, 1, 0 },
+	{ "sigraise", NULL, 1, 1, 1, 0 }, { "sleep", NULL, 1, 1, 1, 0 }, { "length", "l", 0, 0, 0, 0 },
+	{ "flush", "f", 0, 0, 0, 0 },  { "aio_flush", NULL, 0, 0, 0, 0 },
+};
+
+/* 0 when the command may run; else its message is out and -EINVAL. */
+static int check_command(struct io_state *st, int argc, char **argv)
+{
+	const struct io_cmd *ct = NULL;
+
+	for (size_t i = 0; i < sizeof(io_cmds) / sizeof(io_cmds[0]) && !ct; i++)
+		if (!strcmp(argv[0], io_cmds[i].name) || (io_cmds[i].alias && !strcmp(argv[0], io_cmds[i].alias)))
+			ct = &io_cmds[i];
+	if (!ct) {
+		fprintf(stderr, "command \"%s\" not found\n", argv[0]);
+		return -EINVAL;
+	}
+	if (!ct->nofile && need_open(st) < 0)
+		return -EINVAL;
+	if (argc - 1 < ct->argmin || (ct->argmax != -1 && argc - 1 > ct->argmax)) {
+		fprintf(stderr, "bad argument count %d to %s, expected ", argc - 1, argv[0]);
+		if (ct->argmax == -1)
+			fprintf(stderr, "at least %d arguments\n", ct->argmin);
+		else if (ct->argmin == ct->argmax)
+			fprintf(stderr, "%d arguments\n", ct->argmin);
+		else
+			fprintf(stderr, "between %d and %d arguments\n", ct->argmin, ct->argmax);
+		return -EINVAL;
+	}
+	if (ct->write && st->read_only) {
+		img_error("Block node is read-only");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /* Runs one command line; returns 0, a negative code, or 1 for quit. */
 static int run_command(struct io_state *st, char *line)
@@ -511,6 +592,8 @@ static int run_command(struct io_state *st, char *line)
 	argv[argc] = NULL;
 	if (!argc)
 		return 0;
+	if (check_command(st, argc, argv) < 0)
+		return -EINVAL;
 	if (!strcmp(argv[0], "read") || !strcmp(argv[0], "r"))
 		return cmd_read(st, argc, argv, 0);
 	if (!strcmp(argv[0], "readv"))
@@ -524,7 +607,7 @@ static int run_command(struct io_state *st, char *line)
 	if (!strcmp(argv[0], "alloc"))
 		return cmd_alloc(st, argc, argv);
 	if (!strcmp(argv[0], "map"))
-		return cmd_map(st, argc, argv);
+		return cmd_map(st);
 	if (!strcmp(argv[0], "info") || !strcmp(argv[0], "i"))
 		return cmd_info(st);
 	if (!strcmp(argv[0], "open") || !strcmp(argv[0], "o"))
@@ -538,11 +621,13 @@ static int run_command(struct io_state *st, char *line)
 	if (!strcmp(argv[0], "quit") || !strcmp(argv[0], "q") || !strcmp(argv[0], "exit"))
 		return 1;
 	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "?")) {
+		if (argc == 2) {
+			usage_line(argv[1]);
+			return 0;
+		}
 		for (size_t i = 0; i < sizeof(help_lines) / sizeof(help_lines[0]); i++)
-			if (argc < 2 || !strncmp(help_lines[i], argv[1], strlen(argv[1])))
-				printf("%s\n", help_lines[i]);
-		if (argc < 2)
-			printf("\nUse 'help commandname' for extended help.\n");
+			printf("%s\n", help_lines[i]);
+		printf("\nUse 'help commandname' for extended help.\n");
 		return 0;
 	}
 	/* As qemu-io: end without closing the image (crash tests). */
@@ -567,8 +652,6 @@ static int run_command(struct io_state *st, char *line)
 		usleep((useconds_t)ms * 1000);
 		return 0;
 	}
-	if (need_open(st) < 0)
-		return -EINVAL;
 	if (!strcmp(argv[0], "length") || !strcmp(argv[0], "l")) {
 		char s[64];
 
@@ -584,7 +667,6 @@ static int run_command(struct io_state *st, char *line)
 			printf("flush failed: %s\n", img_strerror(ret));
 		return ret;
 	}
-	printf("command \"%s\" not found\n", argv[0]);
 	return -EINVAL;
 }
 
