@@ -261,7 +261,8 @@ int img_open(struct block_dev **out, const char *path, const char *fmt, int read
 	}
 	ret = block_open(out, path, &o, img_engine(), &probed_raw);
 	if (ret < 0) {
-		img_error("Could not open '%s': %s", path, img_strerror(ret));
+		img_error("Could not open '%s': %s", path,
+			  ret == QCOW2_E_BAD_MAGIC ? "Image is not in qcow2 format" : img_strerror(ret));
 		return ret;
 	}
 	return 0;

@@ -404,7 +404,17 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 			 q.lazy_refcounts ? "on" : "off", q.refcount_bits ? q.refcount_bits : 16);
 		if (!quiet)
 			printf("%s\n", buf);
-		q.size = size;
+		/* qcow2_co_create()'s checks and messages, after its "Formatting" line. */
+		if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1))) {
+			img_error("%s: Cluster size must be a power of two between 512 and 2048k", path);
+			goto out;
+		}
+		if (q.extended_l2 && cs < 16384) {
+			img_error("%s: Extended L2 entries are only supported with cluster sizes of at least 16384 bytes",
+				  path);
+			goto out;
+		}
+		q.size = (size + 511) & ~(uint64_t)511;  /* qcow2_co_create_opts() rounds up */
 		q.backing_file = backing;
 		q.backing_fmt = backing_fmt;
 		ret = qcow2_create(path, &q);
@@ -827,11 +837,12 @@ int img_cmd_snapshot(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return img_bad_usage("snapshot", "Expecting one image file name");
-	if (!action)
-		action = 'l';
-	if (img_open(&bs, argv[optind], NULL, action == 'l', NULL) < 0)
+	if (img_open(&bs, argv[optind], NULL, action == 'l' || !action, NULL) < 0)
 		return 1;
 	switch (action) {
+	case 0:         /* qemu-img snapshot without an action opens the image, no more */
+		status = 0;
+		goto out;
 	case 'l':
 		if (img_is_qcow2(bs)) {
 			struct qcow2_snapshot_info *sn = NULL;
@@ -865,8 +876,12 @@ int img_cmd_snapshot(int argc, char **argv)
 	}
 	if (ret == 0)
 		ret = qcow2_flush_metadata(bs);
-	if (ret < 0) {
+	if (ret == QCOW2_E_NO_SNAPSHOT && action != 'c')     /* qemu's words for it */
+		img_error("Could not %s snapshot '%s': %s", verb, name,
+			  action == 'a' ? "Failed to load snapshot: No such file or directory" : "snapshot not found");
+	else if (ret < 0)
 		img_error("Could not %s snapshot '%s': %s", verb, name, img_strerror(ret));
+	if (ret < 0) {
 		goto out;
 	}
 	status = 0;

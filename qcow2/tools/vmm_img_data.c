@@ -137,7 +137,10 @@ static char *snapshot_copy(const char *path, const char *fmt, const char *spec)
 		ret = qcow2_flush_metadata(bs);
 	block_close(bs);
 	if (ret < 0) {
-		img_error("Failed to load snapshot '%s': %s", spec, img_strerror(ret));
+		if (ret == QCOW2_E_NO_SNAPSHOT)
+			img_error("Failed to load snapshot: Can't find snapshot");
+		else
+			img_error("Failed to load snapshot '%s': %s", spec, img_strerror(ret));
 		goto fail;
 	}
 	return copy;
@@ -187,8 +190,12 @@ int img_cmd_convert(int argc, char **argv)
 		case 'Z': target_is_zero = 1; break;
 		case 'm': case 'W': case 'C': case 'U': break;
 		case 'S':
-			if (img_parse_size(optarg, &sparse) < 0 || (sparse && sparse % 512)) {
-				img_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of 512.");
+			if (img_parse_size(optarg, &sparse) < 0) {
+				img_error("Invalid buffer size for sparse output specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+				return 1;
+			}
+			if (sparse % 512 || sparse > 16u << 20) {
+				img_error("Invalid buffer size for sparse output specified. Valid sizes are multiples of 512 up to 16777216. Select 0 to disable sparse detection (fully allocates output).");
 				return 1;
 			}
 			break;
@@ -205,7 +212,7 @@ int img_cmd_convert(int argc, char **argv)
 	nsrc = argc - optind - 1;
 	if (nsrc < 1) {
 		free(optstr);
-		return img_bad_usage("convert", "Expecting image file name");
+		return img_bad_usage("convert", "Must specify image file name");
 	}
 	if (snapshot && nsrc != 1) {
 		img_error("No support for concatenating multiple snapshot");
@@ -288,10 +295,18 @@ int img_cmd_convert(int argc, char **argv)
 			if (compress && pnum < want && pnum < bs->size - off) {
 				pnum = min_u64(want, bs->size - off);    /* mixed cluster: read it whole */
 				hole = 0;
+			} else if (obacking && bs->backing && (depth > 0 || !(flags & BLOCK_STATUS_ALLOCATED))) {
+				/* qemu-img convert -B: what a source's own layer does not
+				 * hold is left to the new backing file, which is meant to
+				 * have the content of the source's backing chain (a source
+				 * without one has its zeroes written). */
+				hole = -1;
 			} else {
-				hole = (flags & BLOCK_STATUS_ZERO) && !(flags & BLOCK_STATUS_DATA) && sparse;
+				hole = (flags & BLOCK_STATUS_ZERO) && !(flags & BLOCK_STATUS_DATA) && (sparse || obacking);
 			}
-			if (hole) {
+			if (hole < 0) {
+				ret = 0;
+			} else if (hole) {
 				ret = target_is_zero ? 0 : write_zero_range(dst, oo, pnum, zbuf);
 			} else {
 				ret = block_pread_sync(bs, off, buf, (size_t)pnum);
@@ -396,8 +411,7 @@ int img_cmd_compare(int argc, char **argv)
 	if (quiet)
 		prog.enabled = 0;
 	if (optind != argc - 2) {
-		img_bad_usage("compare", "Expecting two image file names");
-		return 2;
+		return img_bad_usage("compare", "Expecting two image file names");  /* qemu: 1 */
 	}
 	if (img_open(&a, argv[optind], fmt1, 1, cache) < 0 || img_open(&b, argv[optind + 1], fmt2, 1, cache) < 0)
 		goto out;
@@ -565,8 +579,8 @@ int img_cmd_map(int argc, char **argv)
 				return ret;
 		} else if (c == 's' || c == 'l') {
 			if (img_parse_size(optarg, c == 's' ? &off : &maxlen) < 0) {
-				img_error("Invalid %s specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
-					  c == 's' ? "start offset" : "length");
+				img_error("Invalid %s specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
+					  c == 's' ? "start offset" : "max length");
 				return 1;
 			}
 		} else {
@@ -658,6 +672,11 @@ int img_cmd_resize(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 's': shrink = 1; break;
 		case 'P':
+			if (strcmp(optarg, "off") && strcmp(optarg, "metadata") && strcmp(optarg, "falloc") &&
+			    strcmp(optarg, "full")) {
+				img_error("Invalid preallocation mode '%s'", optarg);
+				return 1;
+			}
 			if (strcmp(optarg, "off")) {
 				img_error("Unsupported preallocation mode '%s' for resize", optarg);
 				return 1;
@@ -672,7 +691,7 @@ int img_cmd_resize(int argc, char **argv)
 	if (sz[0] == '+' || sz[0] == '-')
 		rel = sz[0] == '+' ? 1 : -1;
 	if (img_parse_size(sz + (rel != 0), &n) < 0) {
-		img_error("Invalid size specified! You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+		img_error("Parameter 'size' expects a non-negative number below 2^64. Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta- and exabytes, respectively.");
 		return 1;
 	}
 	if (img_open(&bs, argv[optind], fmt, 0, NULL) < 0)
@@ -689,6 +708,10 @@ int img_cmd_resize(int argc, char **argv)
 		new_size = n;
 	if (new_size < bs->size && !shrink) {
 		img_error("Use the --shrink option to perform a shrink operation.");
+		goto out;
+	}
+	if (img_is_qcow2(bs) && new_size % 512) {
+		img_error("The new size must be a multiple of 512");
 		goto out;
 	}
 	ret = img_truncate(bs, new_size);
