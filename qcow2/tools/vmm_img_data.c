@@ -212,7 +212,8 @@ int img_cmd_convert(int argc, char **argv)
 	nsrc = argc - optind - 1;
 	if (nsrc < 1) {
 		free(optstr);
-		return img_bad_usage("convert", "Must specify image file name");
+		img_error("Must specify image file name");     /* qemu: one line, no hint */
+		return 1;
 	}
 	if (snapshot && nsrc != 1) {
 		img_error("No support for concatenating multiple snapshot");
@@ -691,7 +692,7 @@ int img_cmd_resize(int argc, char **argv)
 	if (sz[0] == '+' || sz[0] == '-')
 		rel = sz[0] == '+' ? 1 : -1;
 	if (img_parse_size(sz + (rel != 0), &n) < 0) {
-		img_error("Parameter 'size' expects a non-negative number below 2^64. Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta- and exabytes, respectively.");
+		img_error("Parameter 'size' expects a non-negative number below 2^64 Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta- and exabytes, respectively.");
 		return 1;
 	}
 	if (img_open(&bs, argv[optind], fmt, 0, NULL) < 0)

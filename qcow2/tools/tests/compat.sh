@@ -1,0 +1,109 @@
+#!/bin/sh
+# Differential checks: vmm-img/vmm-io and qemu-img/qemu-io run with the same
+# arguments on copies of the same qemu-made images must exit alike, print the
+# same stdout (program name masked), the same error text (qemu's lines joined
+# into one, as vmm prints them) and leave images that qemu-img compare finds
+# equal. Each case is a difference that once existed (session-5 sweep).
+. "$(dirname "$0")/lib.sh"
+
+if ! qcow2_ready; then
+	echo "SKIP: the qcow2 driver is a stub"
+	exit 77
+fi
+
+# Fixtures, made by qemu only.
+mkdir fx
+(
+	cd fx || exit 1
+	qemu-img create -q -f qcow2 v3.qcow2 16M
+	qemu-io -f qcow2 -c 'write -P 0x11 0 128k' -c 'write -z 1M 64k' -c 'write -P 0x22 5M 4k' v3.qcow2
+	qemu-img create -q -f qcow2 base.qcow2 8M
+	qemu-io -f qcow2 -c 'write -P 1 0 1M' base.qcow2
+	qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 mid.qcow2
+	qemu-io -f qcow2 -c 'write -P 2 512k 1M' mid.qcow2
+	qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 top.qcow2
+	qemu-io -f qcow2 -c 'write -P 3 1M 64k' -c 'write -z 0 4k' top.qcow2
+	qemu-img create -q -f raw disk.raw 8M
+	qemu-io -f raw -c 'write -P 0x5a 0 64k' disk.raw
+	qemu-img create -q -f qcow2 snap.qcow2 4M
+	qemu-img snapshot -c s1 snap.qcow2
+) >/dev/null || { bad "fixtures"; finish; }
+
+mask() {
+	sed -e 's/qemu-img/PROG/g; s/vmm-img/PROG/g; s/qemu-io/PROG/g; s/vmm-io/PROG/g' \
+	    -e 's/,[0-9]*:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9],[0-9.]*,[0-9.]*$/,T,RATES/' \
+	    -e 's/[0-9:.]* sec\b/T sec/; s/([0-9.]* [KMGi]*B*\/sec and [0-9.]* ops\/sec)/(RATE)/' "$1"
+}
+# Error text: "PROG: " dropped, lines joined (vmm prints qemu's two lines as one).
+errtext() { mask "$1" | sed 's/^PROG: //' | tr '\n' ' ' | sed 's/ *$//'; }
+
+# same_as TOOL description args...: TOOL img or io. NOERR=1: stderr not
+# compared (qemu's two-line usage errors are one line with a hint in vmm).
+same_as() {
+	tool=$1 desc=$2
+	shift 2
+	if [ "$tool" = img ]; then q=qemu-img v=$IMG; else q=qemu-io v=$IO; fi
+	rm -rf q v
+	cp -a fx q && cp -a fx v
+	(cd q && "$q" "$@" >../q.out 2>../q.err </dev/null; echo $? >../q.rc)
+	(cd v && "$v" "$@" >../v.out 2>../v.err </dev/null; echo $? >../v.rc)
+	why=""
+	[ "$(cat q.rc)" = "$(cat v.rc)" ] || why="$why exit $(cat v.rc), qemu $(cat q.rc);"
+	mask q.out >q.m
+	mask v.out >v.m
+	cmp -s q.m v.m || why="$why stdout: $(diff q.m v.m | head -6 | tr '\n' '|');"
+	[ -n "$NOERR" ] || [ "$(errtext q.err)" = "$(errtext v.err)" ] || why="$why stderr '$(errtext v.err)', qemu '$(errtext q.err)';"
+	for f in q/*; do
+		f=${f#q/}
+		if [ ! -e "v/$f" ]; then why="$why no $f;"; continue; fi
+		cmp -s "q/$f" "v/$f" && continue
+		(cd q && qemu-img compare -q "$f" "../v/$f" >/dev/null 2>&1) || why="$why $f content differs;"
+		[ "$(qemu-img info "q/$f" | grep '^virtual size\|^backing file format')" = \
+		  "$(qemu-img info "v/$f" | grep '^virtual size\|^backing file format')" ] || why="$why $f info differs;"
+	done
+	if [ -z "$why" ]; then ok "$tool $desc: as qemu-$tool (exit $(cat v.rc))"
+	else bad "$tool $desc:$why"; fi
+}
+
+# vmm-io: qemu-io's command checks, usage lines and reports.
+same_as io "read -C" -c 'read -C 0 4k' v3.qcow2
+same_as io "write -C / discard -C" -c 'write -C -P 7 0 4k' -c 'discard -C 64k 64k' v3.qcow2
+same_as io "bad option" -c 'read -x 0 4k' v3.qcow2
+same_as io "bad operand count" -c 'read -q 0' -c 'readv -x 0 4k' v3.qcow2
+same_as io "too few arguments" -c 'read 0' -c 'alloc' -c 'map x' -c 'truncate' v3.qcow2
+same_as io "unknown command" -c 'bogus' v3.qcow2
+same_as io "no file open" -c 'close' -c 'length' -c 'read 0 1' v3.qcow2
+same_as io "read-only" -r -c 'write 0 4k' -c 'discard 0 4k' v3.qcow2
+same_as io "pattern errors" -c 'write -P abc 0 4k' -c 'write -P 0x100 0 4k' -c 'write -z -P 1 0 4k' v3.qcow2
+same_as io "map: the image's own layer" -c 'map' top.qcow2
+same_as io "alloc: own layer, clipped at the end" -c 'alloc 0 16M' -c 'alloc 1M 64k' -c 'alloc 100M' top.qcow2
+
+# vmm-img.
+same_as img "convert -B the source's backing" convert -O qcow2 -B mid.qcow2 -F qcow2 top.qcow2 o.qcow2
+if [ "$(qemu-img map --output=json q/o.qcow2 | sed 's/, "offset": [0-9]*//')" = \
+     "$(qemu-img map --output=json v/o.qcow2 | sed 's/, "offset": [0-9]*//')" ]; then
+	ok "convert -B: the output holds only the top layer's clusters, as qemu-img's"
+else bad "convert -B: allocation differs: $(qemu-img map --output=json v/o.qcow2 | head -5)"; fi
+same_as img "convert -B, another backing" convert -O qcow2 -B base.qcow2 -F qcow2 top.qcow2 o.qcow2
+same_as img "convert -B, source without backing" convert -O qcow2 -B base.qcow2 -F qcow2 v3.qcow2 o.qcow2
+same_as img "create: qcow2 size rounded up to 512" create -f qcow2 n.qcow2 1000
+same_as img "create: bad cluster_size" create -f qcow2 -o cluster_size=3000 n.qcow2 1M
+same_as img "create: cluster_size too big" create -f qcow2 -o cluster_size=4M n.qcow2 1M
+same_as img "create: extended_l2 with small clusters" create -f qcow2 -o cluster_size=512,extended_l2=on n.qcow2 1M
+same_as img "snapshot without an action" snapshot snap.qcow2
+same_as img "snapshot -a missing" snapshot -a nosuch snap.qcow2
+same_as img "snapshot -d missing" snapshot -d nosuch snap.qcow2
+same_as img "convert -l missing" convert -O qcow2 -l nosuch snap.qcow2 o.qcow2
+NOERR=1
+same_as img "compare: one file" compare disk.raw
+NOERR=
+same_as img "convert -S not a multiple of 512" convert -S 100 -O raw v3.qcow2 o.raw
+same_as img "convert -S bad number" convert -S 1x -O raw v3.qcow2 o.raw
+same_as img "convert without an output" convert v3.qcow2
+same_as img "map --start-offset bad" map --start-offset=1x v3.qcow2
+same_as img "map --max-length bad" map --max-length=-1 v3.qcow2
+same_as img "resize: bad size" resize v3.qcow2 1x
+same_as img "resize: bad preallocation" resize --preallocation=bogus v3.qcow2 +1M
+same_as img "resize: qcow2 to a non-multiple of 512" resize --shrink v3.qcow2 1000
+same_as img "not a qcow2 image" info -f qcow2 disk.raw
+finish
