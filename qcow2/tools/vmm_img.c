@@ -76,7 +76,7 @@ void img_cmd_usage(const char *cmd)
 
 int img_bad_usage(const char *cmd, const char *what)
 {
-	img_error("%s: %s (try 'vmm-img %s --help')", cmd, what, cmd);
+	img_error("%s (try 'vmm-img %s --help')", what, cmd);
 	return 1;
 }
 
@@ -90,15 +90,13 @@ int img_open_operand(const char *cmd, int argc, char **argv, struct block_dev **
 
 int img_bad_option(const char *cmd, char **argv, int missing_arg)
 {
+	/* qemu-img's words; like it, name the argument getopt stopped at. */
 	const char *arg = optind > 0 ? argv[optind - 1] : "?";
 
 	if (missing_arg)
-		img_error("%s: option requires an argument -- '%s' (try 'vmm-img %s --help')", cmd,
-			  optopt ? (char[]){ (char)optopt, 0 } : arg, cmd);
-	else if (optopt)
-		img_error("%s: invalid option -- '%c' (try 'vmm-img %s --help')", cmd, optopt, cmd);
+		img_error("missing argument for option '%s' (try 'vmm-img %s --help')", arg, cmd);
 	else
-		img_error("%s: unrecognized option '%s' (try 'vmm-img %s --help')", cmd, arg, cmd);
+		img_error("unrecognized option '%s' (try 'vmm-img %s --help')", arg, cmd);
 	return 1;
 }
 
@@ -704,29 +702,28 @@ static void check_human(const struct qcow2_check_result *r)
 		printf("Image end offset: %llu\n", (unsigned long long)r->image_end_offset);
 }
 
+/* qemu-img prints the ImageCheck QDict in its hash-bucket order (tdb_hash()
+ * % 512 of each key), which is the order below; absent counts are omitted. */
 static void check_json(const struct qcow2_check_result *r, const char *filename)
 {
 	json_t *o = json_object();
 
+#define OPT_INT(key, val) \
+	if (val) \
+		json_object_set_new(o, key, json_integer((json_int_t)(val)))
 	json_object_set_new(o, "image-end-offset", json_integer((json_int_t)r->image_end_offset));
+	OPT_INT("compressed-clusters", r->compressed_clusters);
 	json_object_set_new(o, "total-clusters", json_integer((json_int_t)r->total_clusters));
+	OPT_INT("corruptions", r->corruptions);
+	OPT_INT("corruptions-fixed", r->corruptions_fixed);
 	json_object_set_new(o, "check-errors", json_integer(r->check_errors));
-	if (r->leaks)
-		json_object_set_new(o, "leaks", json_integer(r->leaks));
-	if (r->corruptions)
-		json_object_set_new(o, "corruptions", json_integer(r->corruptions));
-	if (r->leaks_fixed)
-		json_object_set_new(o, "leaks-fixed", json_integer(r->leaks_fixed));
-	if (r->corruptions_fixed)
-		json_object_set_new(o, "corruptions-fixed", json_integer(r->corruptions_fixed));
-	if (r->allocated_clusters)
-		json_object_set_new(o, "allocated-clusters", json_integer((json_int_t)r->allocated_clusters));
-	if (r->fragmented_clusters)
-		json_object_set_new(o, "fragmented-clusters", json_integer((json_int_t)r->fragmented_clusters));
-	if (r->compressed_clusters)
-		json_object_set_new(o, "compressed-clusters", json_integer((json_int_t)r->compressed_clusters));
+	OPT_INT("leaks", r->leaks);
+	OPT_INT("leaks-fixed", r->leaks_fixed);
+	OPT_INT("allocated-clusters", r->allocated_clusters);
 	json_object_set_new(o, "filename", json_string(filename));
 	json_object_set_new(o, "format", json_string("qcow2"));
+	OPT_INT("fragmented-clusters", r->fragmented_clusters);
+#undef OPT_INT
 	json_print(o);
 }
 
@@ -758,8 +755,11 @@ int img_cmd_check(int argc, char **argv)
 				fix = QCOW2_FIX_LEAKS;
 			else if (!strcmp(optarg, "all"))
 				fix = QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS;
-			else
-				return img_bad_usage("check", "-r expects 'leaks' or 'all'");
+			else {
+				img_error("Unknown option value for -r (expecting 'leaks' or 'all'): %s (try 'vmm-img check --help')",
+					  optarg);
+				return 1;
+			}
 			break;
 		default: return img_bad_option("check", argv, 0);
 		}

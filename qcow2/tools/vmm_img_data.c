@@ -662,7 +662,7 @@ int img_cmd_resize(int argc, char **argv)
 	int shrink = 0, quiet = 0, c, rel = 0, ret, status = 1;
 
 	if (argc < 3)
-		return img_bad_usage("resize", "Expecting image file name and size");
+		return img_bad_usage("resize", "Not enough arguments");
 	/* The size goes last and may be negative: take it before getopt sees "-1M". */
 	sz = argv[--argc];
 	opterr = 0;

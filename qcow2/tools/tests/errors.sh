@@ -25,7 +25,7 @@ expect "info: unknown format" 1 "Unknown driver 'foo'" "$IMG" info -f foo junk
 expect "info: not qcow2" 1 "Could not open 'junk'" "$IMG" info -f qcow2 junk
 expect "unknown command" 1 "Command not found: frob" "$IMG" frob
 expect "unknown option" 1 "unrecognized option '--frob'" "$IMG" info --frob r.img
-expect "missing option argument" 1 "requires an argument -- 'f'" "$IMG" info r.img -f
+expect "missing option argument" 1 "missing argument for option '-f'" "$IMG" info r.img -f
 expect "no arguments" 1 "vmm-img" "$IMG"
 expect "create: bad size" 1 "Invalid image size" "$IMG" create -f raw x.img abc
 expect "create: unknown format" 1 "Unknown file format 'vdi'" "$IMG" create -f vdi x.img 1M
