@@ -538,18 +538,48 @@ static int map_dump(const struct map_entry *e, struct map_entry *next, int json)
 struct map_names {
 	struct block_dev *bs;
 	char *name;
+	int fd1;                /* 1 + fd of that file for lseek, 0: not open yet */
 };
 
-static const char *map_file_name(struct map_names *seen, struct block_dev *layer)
+/* qemu asks the host file too (bdrv_co_block_status() recursing into the
+ * protocol layer): data clusters whose host bytes are a hole in the file
+ * (or past its end) read as zeroes, "zero": true "data": true; *len is cut
+ * where the file changes between hole and data. */
+static int map_host_zero(struct map_names *n, const char *name, uint64_t host, uint64_t *len)
+{
+	off_t d, h;
+
+	if (!n->fd1)
+		n->fd1 = 1 + open(name, O_RDONLY | O_CLOEXEC);
+	if (n->fd1 <= 0)
+		return 0;
+	d = lseek(n->fd1 - 1, (off_t)host, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO;  /* hole up to or past the end */
+	if ((uint64_t)d > host) {
+		*len = min_u64(*len, (uint64_t)d - host);
+		return 1;
+	}
+	h = lseek(n->fd1 - 1, (off_t)host, SEEK_HOLE);
+	if (h > d)
+		*len = min_u64(*len, (uint64_t)h - host);
+	return 0;
+}
+
+static const char *map_file_name(struct map_names *seen, struct block_dev *layer, struct map_names **slot)
 {
 	struct qcow2_info qi;
 	size_t i;
 
+	*slot = NULL;
 	for (i = 0; i < 64 && seen[i].bs; i++)
-		if (seen[i].bs == layer)
+		if (seen[i].bs == layer) {
+			*slot = &seen[i];
 			return seen[i].name ? seen[i].name : layer->filename;
+		}
 	if (i == 64)
 		return layer->filename;
+	*slot = &seen[i];
 	seen[i].bs = layer;
 	if (img_is_qcow2(layer) && qcow2_get_info(layer, &qi) == 0 && qi.data_file)
 		seen[i].name = img_backing_path(layer->filename, qi.data_file);
@@ -601,6 +631,7 @@ int img_cmd_map(int argc, char **argv)
 		uint64_t pnum, host;
 		int flags, depth;
 		struct block_dev *layer;
+		struct map_names *slot;
 
 		ret = img_chain_status(bs, off, min_u64(end - off, 1ULL << 30), &pnum, &host, &flags, &depth, &layer);
 		if (ret < 0) {
@@ -624,7 +655,12 @@ int img_cmd_map(int argc, char **argv)
 			e.has_offset = 1;
 			e.offset = off;
 		}
-		e.filename = map_file_name(names, layer);
+		e.filename = map_file_name(names, layer, &slot);
+		if (e.data && e.has_offset && img_is_qcow2(layer) && slot &&
+		    map_host_zero(slot, e.filename, host, &e.length)) {
+			e.zero = 1;
+		}
+		pnum = e.length;
 		if (have && map_mergeable(&cur, &e)) {
 			cur.length += e.length;
 		} else {
@@ -641,8 +677,11 @@ int img_cmd_map(int argc, char **argv)
 		printf("]\n");
 	status = 0;
 out:
-	for (int i = 0; i < 64; i++)
+	for (int i = 0; i < 64; i++) {
 		free(names[i].name);
+		if (names[i].fd1 > 0)
+			close(names[i].fd1 - 1);
+	}
 	block_close(bs);
 	return status;
 }

@@ -120,4 +120,14 @@ same_as img "resize: bad size" resize v3.qcow2 1x
 same_as img "resize: bad preallocation" resize --preallocation=bogus v3.qcow2 +1M
 same_as img "resize: qcow2 to a non-multiple of 512" resize --shrink v3.qcow2 1000
 same_as img "not a qcow2 image" info -f qcow2 disk.raw
+same_as img "map: data over a hole of the host file is zero" map v3.qcow2
+same_as img "map --output=json: zero data clusters" map --output=json v3.qcow2
+same_as img "map --output=json of a chain" map --output=json top.qcow2
+# check --output=json: qemu's key order (its fragmented-clusters count for
+# compressed clusters is the driver's business: dropped here).
+qemu-img convert -c -O qcow2 fx/disk.raw comp.qcow2
+qemu-img check --output=json comp.qcow2 | grep -v fragmented | tr -d ' \n' | sed 's/,}/}/' >q.json
+"$IMG" check --output=json comp.qcow2 | grep -v fragmented | tr -d ' \n' | sed 's/,}/}/' >v.json
+if cmp -s q.json v.json; then ok "check --output=json: qemu-img's keys in its order"
+else bad "check --output=json: $(cat v.json), qemu-img $(cat q.json)"; fi
 finish
