@@ -262,10 +262,8 @@ int img_cmd_create(int argc, char **argv)
 		return img_bad_usage("create", "Expecting image file name");
 	path = argv[optind++];
 	if (optind < argc) {
-		if (img_parse_size(argv[optind], &size) < 0) {
-			img_error("Invalid image size specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+		if (img_cvtnum("image size", argv[optind], INT64_MAX, &size) < 0)
 			goto out;
-		}
 		have_size = 1;
 		optind++;
 	}
@@ -279,13 +277,48 @@ out:
 	return status;
 }
 
+const char *img_create_context = "";
+
+/* qcow2_co_create()'s refusals of option values, in its words; NULL if fine. */
+static const char *qcow2_create_refusal(const struct qcow2_create_opts *q, const char *compat, char *buf,
+					size_t size)
+{
+	unsigned cs = q->cluster_size ? q->cluster_size : 65536, rb = q->refcount_bits;
+	const char *ct = q->compression_type;
+
+	if (compat && !q->version) {
+		snprintf(buf, size, "Parameter 'version' does not accept value '%s'", compat);
+		return buf;
+	}
+	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
+		return "Cluster size must be a power of two between 512 and 2048k";
+	if (rb && (rb > 64 || (rb & (rb - 1))))
+		return "Refcount width must be a power of two and may not exceed 64 bits";
+	if (ct && strcmp(ct, "zlib") && strcmp(ct, "zstd")) {
+		snprintf(buf, size, "Parameter 'compression-type' does not accept value '%s'", ct);
+		return buf;
+	}
+	if (q->version == 2) {
+		if (q->lazy_refcounts)
+			return "Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)";
+		if (ct && strcmp(ct, "zlib"))
+			return "Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)";
+		if (q->extended_l2)
+			return "Extended L2 entries are only supported with compatibility level 1.1 and above (use version=v3 or greater)";
+	}
+	if (q->extended_l2 && cs < 16384)
+		return "Extended L2 entries are only supported with cluster sizes of at least 16384 bytes";
+	return NULL;
+}
+
 int img_create(const char *path, const char *fmt, const char *optstr, const char *backing,
 	       const char *backing_fmt, int unsafe, int have_size, uint64_t size, int quiet)
 {
 	struct img_opts o = { 0 };
 	struct qcow2_create_opts q = { 0 };
-	const char *v;
-	int ret, status = 1;
+	const char *v, *why;
+	char why_buf[256];
+	int ret, status = 1, bad_prealloc;
 
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
 		img_error("Unknown file format '%s'", fmt);
@@ -295,7 +328,8 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 		goto out;
 	if ((v = img_opts_get(&o, "size"))) {
 		if (img_parse_size(v, &size) < 0) {
-			img_error("%s: Parameter 'size' expects a size", path);
+			img_error("%s: Parameter 'size' expects a non-negative number below 2^64 Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta- and exabytes, respectively.",
+				  path);
 			goto out;
 		}
 		have_size = 1;
@@ -318,10 +352,6 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 				q.version = 2;
 			else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
 				q.version = 3;
-			else {
-				img_error("%s: Invalid parameter '%s'", path, v);
-				goto out;
-			}
 		}
 #define BOOL_OPT(name, field) \
 		if ((v = img_opts_get(&o, name)) && (q.field = img_parse_bool(v)) < 0) { \
@@ -340,9 +370,11 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 		img_error("%s: Invalid parameter '%s'", path, img_opts_unused(&o));
 		goto out;
 	}
-	if (q.preallocation && strcmp(q.preallocation, "off") && strcmp(q.preallocation, "falloc") &&
-	    strcmp(q.preallocation, "full") && (strcmp(q.preallocation, "metadata") || !strcmp(fmt, "raw"))) {
-		img_error("%s: Parameter 'preallocation' does not accept value '%s'", path, q.preallocation);
+	/* Refused after the "Formatting" line, as the drivers do. */
+	bad_prealloc = q.preallocation && strcmp(q.preallocation, "off") && strcmp(q.preallocation, "falloc") &&
+		       strcmp(q.preallocation, "full") && (strcmp(q.preallocation, "metadata") || !strcmp(fmt, "raw"));
+	if (backing && !strcmp(backing, path)) {
+		img_error("%s: Error: Trying to create an image with the same filename as the backing file", path);
 		goto out;
 	}
 	if (backing && !strcmp(fmt, "raw")) {
@@ -396,34 +428,53 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " backing_fmt=%s", backing_fmt);
 		if (q.data_file)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " data_file=%s", q.data_file);
+		if (q.data_file_raw)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " data_file_raw=on");
 		if ((v = img_opts_get(&o, "compat")))
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, " compat=%s", v);
 		snprintf(buf + n, sizeof(buf) - (size_t)n, " lazy_refcounts=%s refcount_bits=%u",
 			 q.lazy_refcounts ? "on" : "off", q.refcount_bits ? q.refcount_bits : 16);
 		if (!quiet)
 			printf("%s\n", buf);
-		/* qcow2_co_create()'s checks and messages, after its "Formatting" line. */
-		if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1))) {
-			img_error("%s: Cluster size must be a power of two between 512 and 2048k", path);
+		if (bad_prealloc) {
+			img_error("%s: %sParameter 'preallocation' does not accept value '%s'", path,
+				  img_create_context, q.preallocation);
 			goto out;
 		}
-		if (q.extended_l2 && cs < 16384) {
-			img_error("%s: Extended L2 entries are only supported with cluster sizes of at least 16384 bytes",
-				  path);
+		why = qcow2_create_refusal(&q, img_opts_get(&o, "compat"), why_buf, sizeof(why_buf));
+		if (why) {
+			img_error("%s: %s%s", path, img_create_context, why);
 			goto out;
 		}
 		q.size = (size + 511) & ~(uint64_t)511;  /* qcow2_co_create_opts() rounds up */
 		q.backing_file = backing;
 		q.backing_fmt = backing_fmt;
 		ret = qcow2_create(path, &q);
+		if (ret == 0 && q.data_file) {
+			/* qemu creates the external data file with the virtual size. */
+			char *dp = img_backing_path(path, q.data_file);
+			struct stat st;
+
+			if (dp && stat(dp, &st) == 0 && (uint64_t)st.st_size < q.size && truncate(dp, (off_t)q.size) < 0)
+				ret = -errno;
+			free(dp);
+		}
 	} else {
 		if (!quiet)
 			printf("Formatting '%s', fmt=raw size=%llu%s%s\n", path, (unsigned long long)size,
 			       q.preallocation ? " preallocation=" : "", q.preallocation ? q.preallocation : "");
+		if (bad_prealloc) {
+			img_error("%s: %sinvalid parameter value: %s", path, img_create_context, q.preallocation);
+			goto out;
+		}
 		ret = create_raw(path, size, q.preallocation);
 	}
+	if (ret == -ENOENT || ret == -EACCES || ret == -EPERM || ret == -ENOTDIR || ret == -EISDIR || ret == -EROFS) {
+		img_error("%s: %sCould not create '%s': %s", path, img_create_context, path, img_strerror(ret));
+		goto out;
+	}
 	if (ret < 0) {
-		img_error("%s: %s", path, img_strerror(ret));
+		img_error("%s: %s%s", path, img_create_context, img_strerror(ret));
 		goto out;
 	}
 	status = 0;
@@ -812,12 +863,27 @@ int img_cmd_check(int argc, char **argv)
 
 /* --- snapshot */
 
+/* qemu-img snapshot -d deletes by name only (bdrv_snapshot_delete(bs, NULL,
+ * name)); the driver also takes an id, so look for the name first. */
+static int snapshot_delete_by_name(struct block_dev *bs, const char *name)
+{
+	struct qcow2_snapshot_info *sn = NULL;
+	int n = 0, found = 0, ret = qcow2_snapshot_list(bs, &sn, &n);
+
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < n && !found; i++)
+		found = !strcmp(sn[i].name, name);
+	free(sn);
+	return found ? qcow2_snapshot_delete(bs, name) : QCOW2_E_NO_SNAPSHOT;
+}
+
 int img_cmd_snapshot(int argc, char **argv)
 {
 	static const struct option lopts[] = { { "force-share", no_argument, NULL, 'U' }, { NULL, 0, NULL, 0 } };
 	const char *name = NULL, *verb = NULL;
 	struct block_dev *bs;
-	int action = 0, c, ret, quiet = 0, status = 1;
+	int action = 0, c, ret, status = 1;
 
 	opterr = 0;
 	optind = 1;
@@ -829,7 +895,7 @@ int img_cmd_snapshot(int argc, char **argv)
 			action = c;
 			name = optarg;
 			break;
-		case 'q': quiet = 1; break;
+		case 'q': break;     /* nothing to quieten: qemu lists even with -q */
 		case 'U': break;
 		case ':': return img_bad_option("snapshot", argv, 1);
 		default: return img_bad_option("snapshot", argv, 0);
@@ -853,7 +919,7 @@ int img_cmd_snapshot(int argc, char **argv)
 				img_error("Could not list snapshots of '%s': %s", argv[optind], img_strerror(ret));
 				goto out;
 			}
-			if (n > 0 && !quiet) {
+			if (n > 0) {    /* qemu-img lists even with -q */
 				printf("Snapshot list:\n");
 				snapshot_table(sn, n);
 			}
@@ -871,7 +937,7 @@ int img_cmd_snapshot(int argc, char **argv)
 		break;
 	default:
 		verb = "delete";
-		ret = img_is_qcow2(bs) ? qcow2_snapshot_delete(bs, name) : -ENOTSUP;
+		ret = img_is_qcow2(bs) ? snapshot_delete_by_name(bs, name) : -ENOTSUP;
 		break;
 	}
 	if (ret == 0)

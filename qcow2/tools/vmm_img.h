@@ -23,6 +23,9 @@ int img_cmd_bench(int argc, char **argv);
  * prints qemu's "Formatting ..." line unless quiet. Returns an exit status. */
 int img_create(const char *path, const char *fmt, const char *optstr, const char *backing,
 	       const char *backing_fmt, int unsafe, int have_size, uint64_t size, int quiet);
+/* Put between "<path>: " and the reason when the format rejects a value
+ * (convert sets qemu's "error while converting qcow2: "); default "". */
+extern const char *img_create_context;
 /* backing resolved against the directory of image (malloc'd). */
 char *img_backing_path(const char *image, const char *backing);
 

@@ -163,7 +163,7 @@ int img_cmd_convert(int argc, char **argv)
 	};
 	const char *fmt = NULL, *ofmt = "raw", *cache = "unsafe", *src_cache = NULL, *out_path;
 	const char *obacking = NULL, *obacking_fmt = NULL, *snapshot = NULL;
-	char *optstr = NULL, *snap_copy = NULL;
+	char *optstr = NULL, *snap_copy = NULL, *obacking_opt = NULL;
 	uint64_t sparse = 4096, total = 0, done = 0;
 	int compress = 0, no_create = 0, quiet = 0, target_is_zero = 0, c, nsrc, ret, status = 1;
 	struct img_progress prog = { 0, -1 };
@@ -188,7 +188,16 @@ int img_cmd_convert(int argc, char **argv)
 		case 'F': obacking_fmt = optarg; break;
 		case 'l': snapshot = optarg; break;
 		case 'Z': target_is_zero = 1; break;
-		case 'm': case 'W': case 'C': case 'U': break;
+		case 'm': {
+			uint64_t m;
+
+			if (img_parse_ulong(optarg, &m) < 0 || m < 1 || m > 16) {
+				img_error("Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
+				return 1;
+			}
+			break;
+		}
+		case 'W': case 'C': case 'U': break;
 		case 'S':
 			if (img_parse_size(optarg, &sparse) < 0) {
 				img_error("Invalid buffer size for sparse output specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
@@ -241,7 +250,31 @@ int img_cmd_convert(int argc, char **argv)
 		total += src[i].bs->size;
 	}
 	if (!no_create) {
-		if (img_create(out_path, ofmt, optstr, obacking, obacking_fmt, 1, 1, total, 1))
+		static char ctx[64];
+
+		struct img_opts oo = { 0 };
+
+		/* -o backing_file=X is -B X to qemu-img convert. */
+		if (optstr && img_opts_parse(&oo, optstr) == 0) {
+			const char *b = img_opts_get(&oo, "backing_file");
+
+			if (b && !obacking)
+				obacking = obacking_opt = strdup(b);
+			if (img_opts_get(&oo, "backing_fmt") && !obacking_fmt)
+				obacking_fmt = "";      /* given in optstr */
+		}
+		img_opts_free(&oo);
+		if (obacking && !obacking_fmt) {
+			img_error("Use of backing file requires explicit backing format");
+			goto out;
+		}
+		if (obacking_fmt && !*obacking_fmt)
+			obacking_fmt = NULL;
+		snprintf(ctx, sizeof(ctx), "error while converting %s: ", ofmt);
+		img_create_context = ctx;
+		ret = img_create(out_path, ofmt, optstr, obacking, obacking_fmt, 1, 1, total, 1);
+		img_create_context = "";
+		if (ret)
 			goto out;
 	} else if (obacking) {
 		img_error("-B makes no sense when -n is used");
@@ -346,6 +379,7 @@ out:
 	free(buf);
 	free(zbuf);
 	free(optstr);
+	free(obacking_opt);
 	if (snap_copy) {
 		unlink(snap_copy);
 		free(snap_copy);
@@ -428,6 +462,7 @@ int img_cmd_compare(int argc, char **argv)
 	}
 	common = min_u64(a->size, b->size);
 	status = 0;
+	img_progress_update(&prog, 0);
 	while (off < a->size || off < b->size) {
 		uint64_t n1, n2, h, n;
 		int f1 = BLOCK_STATUS_ZERO, f2 = BLOCK_STATUS_ZERO, d;
@@ -453,6 +488,7 @@ int img_cmd_compare(int argc, char **argv)
 		if ((f1 & BLOCK_STATUS_ZERO) && !(f1 & BLOCK_STATUS_DATA) &&
 		    (f2 & BLOCK_STATUS_ZERO) && !(f2 & BLOCK_STATUS_DATA)) {
 			off += n;
+			img_progress_update(&prog, (double)off * 100.0 / (double)(a->size > b->size ? a->size : b->size));
 			continue;
 		}
 		if (off < a->size && (ret = block_pread_sync(a, off, b1, (size_t)n)) < 0)
@@ -473,7 +509,6 @@ int img_cmd_compare(int argc, char **argv)
 		off += n;
 		img_progress_update(&prog, (double)off * 100.0 / (double)(a->size > b->size ? a->size : b->size));
 	}
-	img_progress_end(&prog);
 	if (!quiet)
 		printf("Images are identical.\n");
 	goto out;
@@ -481,6 +516,8 @@ io_err:
 	img_error("error while reading at offset %" PRIu64 ": %s", off, img_strerror(ret));
 	status = 2;
 out:
+	if (prog.enabled)       /* qemu_progress_end(): the newline comes last */
+		printf("\n");
 	if (a)
 		block_close(a);
 	if (b)

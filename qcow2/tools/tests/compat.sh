@@ -120,6 +120,28 @@ same_as img "resize: bad size" resize v3.qcow2 1x
 same_as img "resize: bad preallocation" resize --preallocation=bogus v3.qcow2 +1M
 same_as img "resize: qcow2 to a non-multiple of 512" resize --shrink v3.qcow2 1000
 same_as img "not a qcow2 image" info -f qcow2 disk.raw
+same_as img "convert -m 0" convert -m 0 -O raw disk.raw o.raw
+same_as img "convert -m 17" convert -m 17 -O raw disk.raw o.raw
+same_as img "convert -B without -F" convert -O qcow2 -B base.qcow2 top.qcow2 o.qcow2
+same_as img "convert -o backing_file is -B" convert -O qcow2 -o backing_file=base.qcow2,backing_fmt=qcow2 top.qcow2 o.qcow2
+same_as img "convert: a value the format refuses" convert -O qcow2 -o compat=0.10,extended_l2=on disk.raw o.qcow2
+same_as img "create: bad compat" create -f qcow2 -o compat=1.2 n.qcow2 1M
+same_as img "create: bad refcount_bits" create -f qcow2 -o refcount_bits=3 n.qcow2 1M
+same_as img "create: v2 lazy refcounts" create -f qcow2 -o compat=0.10,lazy_refcounts=on n.qcow2 1M
+same_as img "create: v2 zstd" create -f qcow2 -o compat=0.10,compression_type=zstd n.qcow2 1M
+same_as img "create: bad compression_type" create -f qcow2 -o compression_type=bogus n.qcow2 1M
+same_as img "create: bad preallocation after Formatting" create -f qcow2 -o preallocation=bogus n.qcow2 1M
+same_as img "create: bad -o size" create -f qcow2 -o size=1x n.qcow2
+same_as img "create: own backing file" create -f qcow2 -b n.qcow2 -F qcow2 n.qcow2
+same_as img "create: size above INT64_MAX" create -f qcow2 n.qcow2 8E
+same_as img "create: missing directory" create -f qcow2 nodir/n.qcow2 1M
+same_as img "create: data_file_raw in Formatting" create -f qcow2 -o data_file=d.raw,data_file_raw=on n.qcow2 1M
+same_as img "create: external data file" create -f qcow2 -o data_file=d.raw n.qcow2 1M
+if [ "$(stat -c %s q/d.raw)" = "$(stat -c %s v/d.raw)" ]; then ok "create: data file sized as qemu's"
+else bad "create: data file $(stat -c %s v/d.raw) bytes, qemu's $(stat -c %s q/d.raw)"; fi
+same_as img "snapshot -l -q still lists" snapshot -l -q snap.qcow2
+same_as img "snapshot -d takes a name, not an id" snapshot -d 1 snap.qcow2
+same_as img "compare -p: the newline after the result" compare -p v3.qcow2 top.qcow2
 same_as img "map: data over a hole of the host file is zero" map v3.qcow2
 same_as img "map --output=json: zero data clusters" map --output=json v3.qcow2
 same_as img "map --output=json of a chain" map --output=json top.qcow2
