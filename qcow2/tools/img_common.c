@@ -87,8 +87,6 @@ int img_parse_int(const char *s, int64_t *out)
 	uint64_t v;
 	int ret;
 
-	if (s && strchr(s, '.'))
-		return -EINVAL;
 	ret = img_parse_size(s, &v);
 	if (ret < 0)
 		return ret;

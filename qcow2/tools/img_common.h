@@ -23,7 +23,7 @@ void img_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* qemu's size syntax: a number (fraction allowed), optional suffix
  * b/k/K/M/G/T/P/E (powers of 1024; 'b' is ignored). 0 or -EINVAL/-ERANGE. */
 int img_parse_size(const char *s, uint64_t *out);
-/* qemu-io's offsets and lengths: same suffixes, integers only. */
+/* qemu-io's cvtnum(): img_parse_size() up to INT64_MAX ("1.5k" is 1536). */
 int img_parse_int(const char *s, int64_t *out);
 /* qemu-img's cvtnum_full(name, s, 0, max): a size as img_parse_size; on
  * error prints qemu-img's message (on one line) and returns < 0. */

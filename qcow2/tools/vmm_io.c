@@ -138,26 +138,28 @@ static int parse_off_len(int argc, char **argv, int vectored, int64_t *off, int6
 static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 {
 	int64_t off, len, poff = 0, plen = -1;
-	int pattern = -1, verbose = 0, quiet = 0, cflag = 0, c, ret;
+	int pattern = -1, verbose = 0, quiet = 0, cflag = 0, vmstate = 0, sl = 0, c, ret;
 	uint8_t *buf;
 	struct timespec t0;
 
 	optind = 0;
 	opterr = 1;
-	while ((c = getopt(argc, argv, vectored ? "+CqvP:" : "+abCqvP:s:l:")) != -1) {
+	while ((c = getopt(argc, argv, vectored ? "CqvP:" : "bCqvP:s:l:")) != -1) {
 		switch (c) {
 		case 'P': if (parse_pattern(optarg, &pattern) < 0) return -EINVAL; break;
 		case 'v': verbose = 1; break;
 		case 'q': quiet = 1; break;
 		case 'C': cflag = 1; break;
-		case 'a': case 'b': break;
-		case 's': if (parse_num(optarg, &poff) < 0) return -EINVAL; break;
-		case 'l': if (parse_num(optarg, &plen) < 0) return -EINVAL; break;
+		case 'b': vmstate = 1; break;
+		case 's': if (parse_num(optarg, &poff) < 0) return -EINVAL; sl = 1; break;
+		case 'l': if (parse_num(optarg, &plen) < 0) return -EINVAL; sl = 1; break;
 		default: return bad_option(argv[0]);
 		}
 	}
 	if (need_open(st) < 0)
 		return -EINVAL;
+	if (sl && pattern < 0)      /* -s/-l only go with -P */
+		return bad_option(argv[0]);
 	if (parse_off_len(argc, argv, vectored, &off, &len) < 0)
 		return -EINVAL;
 	if (plen < 0)
@@ -170,7 +172,8 @@ static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 	if (!buf)
 		return -ENOMEM;
 	t0 = now();
-	ret = in_range(st, off, len) ? block_pread_sync(st->bs, (uint64_t)off, buf, (size_t)len) : -EIO;
+	/* -b: the VM state area, which the driver does not expose. */
+	ret = vmstate ? -ENOTSUP : in_range(st, off, len) ? block_pread_sync(st->bs, (uint64_t)off, buf, (size_t)len) : -EIO;
 	if (ret < 0) {
 		printf("read failed: %s\n", strerror(-ret == EINVAL ? EIO : -ret));
 		free(buf);
@@ -195,16 +198,43 @@ static int cmd_read(struct io_state *st, int argc, char **argv, int vectored)
 	return ret;
 }
 
+/* qemu-io write -s FILE: the file's bytes, repeated to fill len. */
+static int fill_from_file(uint8_t *buf, size_t len, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, len, f);
+	if (ferror(f) || !n) {
+		if (ferror(f))
+			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		else
+			fprintf(stderr, "%s: file is empty\n", path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	for (size_t o = n; o < len; o += n)
+		memcpy(buf + o, buf, len - o < n ? len - o : n);
+	return 0;
+}
+
 static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 {
 	int64_t off, len;
 	int pattern = 0xcd, zero = 0, unmap = 0, compressed = 0, quiet = 0, pflag = 0, cflag = 0, c, ret;
+	int nofallback = 0, vmstate = 0;
+	const char *source = NULL;
 	uint8_t *buf = NULL;
 	struct timespec t0;
 
 	optind = 0;
 	opterr = 1;
-	while ((c = getopt(argc, argv, vectored ? "+CfqP:" : "+bcCfnquzP:")) != -1) {
+	while ((c = getopt(argc, argv, vectored ? "CfqP:" : "bcCfnquzP:s:")) != -1) {
 		switch (c) {
 		case 'P': if (parse_pattern(optarg, &pattern) < 0) return -EINVAL; pflag = 1; break;
 		case 'z': zero = 1; break;
@@ -212,22 +242,32 @@ static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 		case 'c': compressed = 1; break;
 		case 'q': quiet = 1; break;
 		case 'C': cflag = 1; break;
-		case 'f': case 'n': case 'b': break;
+		case 'n': nofallback = 1; break;
+		case 'b': vmstate = 1; break;
+		case 's': source = optarg; break;
+		case 'f': break;
 		default: return bad_option(argv[0]);
 		}
 	}
 	if (need_open(st) < 0)
 		return -EINVAL;
-	if (zero && pflag) {
+	/* qemu-io's checks, in its order (-z with -c is a zero write). */
+	if (argc - optind < 2 || (!vectored && argc - optind != 2))
+		return bad_option(argv[0]);
+	if (vmstate && zero) {
+		printf("-b and -z cannot be specified at the same time\n");
+		return -EINVAL;
+	}
+	if (zero + pflag + !!source > 1) {
 		printf("Only one of -z, -P, and -s can be specified at the same time\n");
+		return -EINVAL;
+	}
+	if (nofallback && !zero) {
+		printf("-n requires -z to be specified\n");
 		return -EINVAL;
 	}
 	if (unmap && !zero) {
 		printf("-u requires -z to be specified\n");
-		return -EINVAL;
-	}
-	if (zero && compressed) {
-		printf("-z and -c cannot be specified at the same time\n");
 		return -EINVAL;
 	}
 	if (parse_off_len(argc, argv, vectored, &off, &len) < 0)
@@ -237,9 +277,15 @@ static int cmd_write(struct io_state *st, int argc, char **argv, int vectored)
 		if (!buf)
 			return -ENOMEM;
 		memset(buf, pattern, (size_t)len);
+		if (source && fill_from_file(buf, (size_t)len, source) < 0) {
+			free(buf);
+			return -EINVAL;
+		}
 	}
 	t0 = now();
-	if (!in_range(st, off, len))
+	if (vmstate)
+		ret = -ENOTSUP;
+	else if (!in_range(st, off, len))
 		ret = -EIO;
 	else if (st->read_only)
 		ret = -EACCES;
@@ -278,7 +324,7 @@ static int cmd_discard(struct io_state *st, int argc, char **argv)
 
 	optind = 0;
 	opterr = 1;
-	while ((c = getopt(argc, argv, "+Cq")) != -1) {
+	while ((c = getopt(argc, argv, "Cq")) != -1) {
 		if (c == 'q')
 			quiet = 1;
 		else if (c == 'C')
@@ -467,7 +513,7 @@ static int cmd_open(struct io_state *st, int argc, char **argv)
 
 	optind = 0;
 	opterr = 1;
-	while ((c = getopt(argc, argv, "+rsCnkUt:d:o:f:")) != -1) {
+	while ((c = getopt(argc, argv, "rsCnkUt:d:o:f:")) != -1) {
 		switch (c) {
 		case 'r': ro = 1; break;
 		case 'n': cache = "none"; break;
@@ -514,14 +560,14 @@ static const char *const help_lines[] = {
 	"info -- prints information about the current file",
 	"length -- gets the length of the current file",
 	"map  -- prints the allocated areas of a file",
-	"open [-rn] [-t cache] [-f fmt] [path] -- open the file specified by path",
+	"open [-rsCnkU] [-t cache] [-d discard] [-o options] [path] -- open the file specified by path",
 	"quit -- exit the program",
 	"read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number of bytes at a specified offset",
 	"readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes at a specified offset",
 	"sigraise signal -- raises a signal",
 	"sleep -- waits for the given value in milliseconds",
 	"truncate [-m prealloc_mode] off -- truncates the current file at the given offset",
-	"write [-bcCfnquz] [-P pattern] off len -- writes a number of bytes at a specified offset",
+	"write [-bcCfnquz] [-P pattern | -s source_file] off len -- writes a number of bytes at a specified offset",
 	"writev [-Cfq] [-P pattern] off len [len..] -- writes a number of bytes at a specified offset",
 };
 
@@ -638,8 +684,12 @@ static int run_command(struct io_state *st, char *line)
 	if (!strcmp(argv[0], "sigraise")) {
 		int64_t sig;
 
-		if (argc != 2 || parse_num(argv[1], &sig) < 0 || sig < 1 || sig > 64)
+		if (parse_num(argv[1], &sig) < 0)
 			return -EINVAL;
+		if (sig > NSIG) {
+			printf("signal argument '%s' is too large to be a valid signal\n", argv[1]);
+			return -EINVAL;
+		}
 		fflush(stdout);
 		raise((int)sig);
 		return 0;
@@ -754,15 +804,12 @@ int main(int argc, char **argv)
 	}
 	if (!ncmds) {
 		char line[4096];
-		int tty = isatty(0);
 
 		for (;;) {
 			int ret;
 
-			if (tty) {
-				printf("vmm-io> ");
-				fflush(stdout);
-			}
+			printf("vmm-io> ");     /* qemu-io prompts even when stdin is no terminal */
+			fflush(stdout);
 			if (!fgets(line, sizeof(line), stdin))
 				break;
 			ret = run_command(&st, line);

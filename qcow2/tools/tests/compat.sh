@@ -83,6 +83,16 @@ same_as io "read-only" -r -c 'write 0 4k' -c 'discard 0 4k' v3.qcow2
 same_as io "pattern errors" -c 'write -P abc 0 4k' -c 'write -P 0x100 0 4k' -c 'write -z -P 1 0 4k' v3.qcow2
 same_as io "map: the image's own layer" -c 'map' top.qcow2
 same_as io "alloc: own layer, clipped at the end" -c 'alloc 0 16M' -c 'alloc 1M 64k' -c 'alloc 100M' top.qcow2
+same_as io "fractional sizes" -c 'read 1.5 1k' -c 'read 0.5k 1k' -c 'read 1.1k 1k' v3.qcow2
+same_as io "options after the operands" -c 'read -q 0 4k -v' -c 'read 0 -1' v3.qcow2
+same_as io "read -s/-l need -P" -c 'read -s 1k 0 4k' -c 'read -a 0 4k' v3.qcow2
+same_as io "write -s FILE" -c 'write -s ../fx/disk.raw 0 64k' -c 'read -P 0x5a 0 64k' v3.qcow2
+same_as io "write -s errors" -c 'write -s nonexist 0 4k' -c 'write -s disk.raw -P 1 0 4k' -c 'write -P 1 -s 0 4k' v3.qcow2
+same_as io "write flag checks" -c 'write -n -P 1 0 4k' -c 'write -b -z 0 4k' -c 'write -u 0 4k' v3.qcow2
+same_as io "write -z -c is a zero write" -c 'write -z -c 0 4k' -c 'read -P 0 0 4k' v3.qcow2
+same_as io "sigraise range" -c 'sigraise 100' -c 'sigraise 0' v3.qcow2
+same_as io "prompt on stdin" v3.qcow2
+same_as io "usage lines" -c 'open -x v3.qcow2' -c 'write -x 0 1' v3.qcow2
 
 # vmm-img.
 same_as img "convert -B the source's backing" convert -O qcow2 -B mid.qcow2 -F qcow2 top.qcow2 o.qcow2
