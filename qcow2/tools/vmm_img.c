@@ -367,7 +367,9 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 	}
 	q.preallocation = img_opts_get(&o, "preallocation");
 	if (img_opts_unused(&o)) {
-		img_error("%s: Invalid parameter '%s'", path, img_opts_unused(&o));
+		/* qemu-img convert checks its -o list before naming the output. */
+		img_error("%s%sInvalid parameter '%s'", *img_create_context ? "" : path,
+			  *img_create_context ? "" : ": ", img_opts_unused(&o));
 		goto out;
 	}
 	/* Refused after the "Formatting" line, as the drivers do. */
@@ -378,7 +380,8 @@ int img_create(const char *path, const char *fmt, const char *optstr, const char
 		goto out;
 	}
 	if (backing && !strcmp(fmt, "raw")) {
-		img_error("%s: Backing file not supported for file format 'raw'", path);
+		img_error("%s%sBacking file not supported for file format 'raw'", *img_create_context ? "" : path,
+			  *img_create_context ? "" : ": ");
 		goto out;
 	}
 	if (backing && !backing_fmt && !unsafe) {

@@ -134,6 +134,8 @@ same_as img "convert -m 0" convert -m 0 -O raw disk.raw o.raw
 same_as img "convert -m 17" convert -m 17 -O raw disk.raw o.raw
 same_as img "convert -B without -F" convert -O qcow2 -B base.qcow2 top.qcow2 o.qcow2
 same_as img "convert -o backing_file is -B" convert -O qcow2 -o backing_file=base.qcow2,backing_fmt=qcow2 top.qcow2 o.qcow2
+same_as img "convert: an unknown -o key" convert -O qcow2 -o foo=1 disk.raw o.qcow2
+same_as img "convert -B to raw" convert -O raw -B base.qcow2 -F qcow2 top.qcow2 o.raw
 same_as img "convert: a value the format refuses" convert -O qcow2 -o compat=0.10,extended_l2=on disk.raw o.qcow2
 same_as img "create: bad compat" create -f qcow2 -o compat=1.2 n.qcow2 1M
 same_as img "create: bad refcount_bits" create -f qcow2 -o refcount_bits=3 n.qcow2 1M
