@@ -32,7 +32,8 @@ mkdir fx
 mask() {
 	sed -e 's/qemu-img/PROG/g; s/vmm-img/PROG/g; s/qemu-io/PROG/g; s/vmm-io/PROG/g' \
 	    -e 's/,[0-9]*:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9],[0-9.]*,[0-9.]*$/,T,RATES/' \
-	    -e 's/[0-9:.]* sec\b/T sec/; s/([0-9.]* [KMGi]*B*\/sec and [0-9.]* ops\/sec)/(RATE)/' "$1"
+	    -e 's/[0-9][0-9.]* sec\b/T sec/; s/; [0-9]*:[0-9][0-9]:[0-9.]* (/; T sec (/' \
+	    -e 's/([0-9.]* [KMGTPEi]*B*\/sec and [0-9.]* ops\/sec)/(RATE)/; s/([0-9.]* bytes\/sec and [0-9.]* ops\/sec)/(RATE)/' "$1"
 }
 # Error text: "PROG: " dropped, lines joined (vmm prints qemu's two lines as one).
 errtext() { mask "$1" | sed 's/^PROG: //' | tr '\n' ' ' | sed 's/ *$//'; }
