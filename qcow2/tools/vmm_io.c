@@ -486,7 +486,10 @@ static int do_open(struct io_state *st, const char *path, const char *fmt, int r
 	ret = block_open(&st->bs, path, &o, img_engine(), NULL);
 	if (ret < 0) {
 		st->bs = NULL;
-		img_error("can't open device %s: Could not open '%s': %s", path, path, img_strerror(ret));
+		if (ret == QCOW2_E_BAD_MAGIC)   /* the format's own refusal: no file-level prefix */
+			img_error("can't open device %s: Image is not in qcow2 format", path);
+		else
+			img_error("can't open device %s: Could not open '%s': %s", path, path, img_strerror(ret));
 		return ret;
 	}
 	st->read_only = read_only;

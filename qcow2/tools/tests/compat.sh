@@ -93,6 +93,7 @@ same_as io "write flag checks" -c 'write -n -P 1 0 4k' -c 'write -b -z 0 4k' -c 
 same_as io "write -z -c is a zero write" -c 'write -z -c 0 4k' -c 'read -P 0 0 4k' v3.qcow2
 same_as io "sigraise range" -c 'sigraise 100' -c 'sigraise 0' v3.qcow2
 same_as io "prompt on stdin" v3.qcow2
+same_as io "not a qcow2 image" -f qcow2 -c 'read 0 1' disk.raw
 same_as io "usage lines" -c 'open -x v3.qcow2' -c 'write -x 0 1' v3.qcow2
 
 # vmm-img.
