@@ -2,7 +2,8 @@
 # Block I/O benchmark: vmm-img bench against qemu-img bench on the same raw
 # and qcow2 images: 4 KiB random reads and overwrites at queue depth 1 and 32
 # (a step of 7919 blocks walks the whole image in a scrambled order),
-# allocating 4 KiB writes into fresh images (one per 64 KiB cluster), and
+# allocating 4 KiB writes into fresh images 4x the size (one per 64 KiB
+# cluster: 64 requests per MiB, enough to time even on raw), and
 # 1 MiB sequential reads and writes (16 passes over the image: one pass
 # takes about 0.1 s with writeback, too short to time); cache=none and
 # cache=writeback; both
@@ -56,8 +57,8 @@ for fmt in ${FORMATS:-raw qcow2}; do
 			q="" v=""
 			for r in $(seq "$ROUNDS"); do
 				if [ "$fresh" = fresh ]; then   # every round allocates
-					qemu-img create -q -f $fmt q.$fmt ${MIB}M
-					qemu-img create -q -f $fmt v.$fmt ${MIB}M
+					qemu-img create -q -f $fmt q.$fmt $((MIB * 4))M
+					qemu-img create -q -f $fmt v.$fmt $((MIB * 4))M
 				fi
 				q="$q $(secs qemu-img bench -f $fmt -t $cache -i io_uring -c $count -s $bs $opts $qf)"
 				v="$v $(secs "$IMG" bench -f $fmt -t $cache -i io_uring -c $count -s $bs $opts $vf)"
@@ -80,7 +81,7 @@ for fmt in ${FORMATS:-raw qcow2}; do
 4k randread qd32|50000|4096|-d 32 -S $STEP|
 4k randwrite qd1|5000|4096|-d 1 -S $STEP -w|
 4k randwrite qd32|50000|4096|-d 32 -S $STEP -w|
-4k alloc write qd32|$((MIB * 16))|4096|-d 32 -S 65536 -w|fresh
+4k alloc write qd32|$((MIB * 64))|4096|-d 32 -S 65536 -w|fresh
 1M seq read qd4|$((MIB * 16))|1048576|-d 4 -S 1048576|
 1M seq write qd4|$((MIB * 16))|1048576|-d 4 -S 1048576 -w|
 ROWS
