@@ -646,11 +646,9 @@ int img_cmd_map(int argc, char **argv)
 			if (ret)
 				return ret;
 		} else if (c == 's' || c == 'l') {
-			if (img_parse_size(optarg, c == 's' ? &off : &maxlen) < 0) {
-				img_error("Invalid %s specified. You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.",
-					  c == 's' ? "start offset" : "max length");
+			if (img_cvtnum(c == 's' ? "start offset" : "max length", optarg, INT64_MAX,
+				       c == 's' ? &off : &maxlen) < 0)
 				return 1;
-			}
 		} else {
 			return img_bad_option("map", argv, 0);
 		}

@@ -128,6 +128,8 @@ same_as img "convert -S bad number" convert -S 1x -O raw v3.qcow2 o.raw
 same_as img "convert without an output" convert v3.qcow2
 same_as img "map --start-offset bad" map --start-offset=1x v3.qcow2
 same_as img "map --max-length bad" map --max-length=-1 v3.qcow2
+same_as img "map --start-offset out of range" map --start-offset=99999E v3.qcow2
+same_as img "map --max-length above INT64_MAX" map --max-length=9223372036854775808 v3.qcow2
 same_as img "resize: bad size" resize v3.qcow2 1x
 same_as img "resize: bad preallocation" resize --preallocation=bogus v3.qcow2 +1M
 same_as img "resize: qcow2 to a non-multiple of 512" resize --shrink v3.qcow2 1000
